@@ -253,7 +253,7 @@ impl InfoTypeAndValue {
     /// The profile names of a `certProfile` entry.
     pub fn cert_profile_names(&self) -> Result<Option<Vec<String>>> {
         let names: Option<Vec<String>> = self.typed(oid::IT_CERT_PROFILE, "certProfile")?;
-        Ok(names.map(|v| v))
+        Ok(names)
     }
 
     /// The algorithms of a `signKeyPairTypes` entry.

@@ -178,7 +178,7 @@ fn openssl_ip_carries_the_enrolled_certificate() {
     let resp = &rep.response[0];
     assert_eq!(resp.cert_req_id, 0);
     assert!(resp.status.status.is_granted());
-    let ee = Certificate::from_pem(&std::fs::read(fixtures().join("keys/ee.pem")).expect("ee.pem"))
+    let ee = Certificate::from_pem(std::fs::read(fixtures().join("keys/ee.pem")).expect("ee.pem"))
         .expect("PEM");
     assert_eq!(resp.certificate(), Some(&ee));
 }
