@@ -1,0 +1,294 @@
+//! The client's error type, split by who is to blame: the peer misbehaved (a response
+//! failed a check), the peer refused, our configuration, the transport, or encoding.
+
+use core::fmt;
+
+use cmp_proto::protection::ProtectionKind;
+use cmp_proto::{BodyType, ErrorMsgContent, PkiStatusInfo};
+
+use crate::transport::TransportError;
+
+/// Everything a CMP exchange can end in, other than success.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    // --- The peer misbehaved: the response must not be trusted. ---
+    /// The response does not decode, trails bytes, or breaks a [`cmp_proto::Limits`] bound.
+    Malformed(cmp_proto::Error),
+    /// pvno is neither 2 nor 3 (RFC 9480 §2.20).
+    UnsupportedPvno {
+        /// What the peer sent.
+        pvno: u8,
+    },
+    /// The transactionID is absent or not ours (RFC 4210 §5.1.1).
+    TransactionIdMismatch,
+    /// The recipNonce is absent or not our last senderNonce (RFC 4210 §5.1.1).
+    RecipNonceMismatch,
+    /// The senderNonce is absent or shorter than 128 bits (RFC 9483 §3.1).
+    BadSenderNonce,
+    /// The sender is not the one configured as expected.
+    UnexpectedSender {
+        /// The header's sender.
+        sender: String,
+        /// The name we expected.
+        expected: String,
+    },
+    /// The response is unprotected and this is not allowed for it (RFC 4210 §5.1.3).
+    Unprotected {
+        /// The body that came unprotected.
+        body: BodyType,
+    },
+    /// MAC protection where a signature is required, or the reverse.
+    ProtectionKindMismatch {
+        /// What our trust configuration can verify.
+        expected: &'static str,
+        /// What the response carries.
+        got: ProtectionKind,
+    },
+    /// The MAC or signature does not verify, or its parameters are refused.
+    ProtectionInvalid(cmp_proto::Error),
+    /// A signed response carries no signer certificate in extraCerts.
+    NoSignerCertificate,
+    /// The signer certificate's subject is not the header's sender.
+    SignerNameMismatch {
+        /// The header's sender.
+        sender: String,
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The senderKID is not the signer certificate's subjectKeyIdentifier.
+    SignerKidMismatch,
+    /// The signer certificate is not valid at this time.
+    SignerNotValidNow {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The signer certificate's keyUsage lacks digitalSignature.
+    SignerKeyUsage {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The signer certificate does not chain to a trust anchor.
+    SignerUntrusted {
+        /// The certificate's subject.
+        subject: String,
+        /// Why the chain failed.
+        reason: String,
+    },
+    /// The body is not one that may answer our request.
+    UnexpectedBody {
+        /// What may answer.
+        expected: &'static str,
+        /// What came.
+        got: BodyType,
+    },
+    /// A certificate response holds other than exactly one CertResponse (RFC 9483 §4.1).
+    ResponseCount {
+        /// How many it holds.
+        got: usize,
+    },
+    /// The certReqId is not the one of our request.
+    CertReqIdMismatch {
+        /// Ours.
+        expected: i64,
+        /// Theirs.
+        got: i64,
+    },
+    /// The request was granted but no certificate came.
+    MissingCertificate,
+    /// The certificate came encrypted (indirect POP), which this client does not do.
+    EncryptedCertificate,
+    /// The certificate's public key is not the key we asked to certify.
+    PublicKeyMismatch,
+    /// The issued certificate does not chain to the trust anchors configured for it.
+    CertificateUntrusted {
+        /// Why.
+        reason: String,
+    },
+    /// A pollRep holds other than one entry for our request.
+    PollRepMismatch,
+    /// checkAfter is negative or beyond the configured maximum.
+    CheckAfterOutOfRange {
+        /// What the peer asked for, in seconds.
+        seconds: i64,
+        /// The most we wait.
+        max: u64,
+    },
+    /// Polling would pass the transaction's overall deadline.
+    PollingDeadline,
+    /// "waiting" again after polling ended (RFC 9483 §4.4).
+    WaitingAgain,
+    /// An rp holds other than one status, or names another certificate.
+    RevocationResponseMismatch {
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    // --- The peer refused. ---
+    /// The CA rejected the request (rejection status in ip/cp/kup/rp).
+    Rejected {
+        /// The body that carried the rejection.
+        body: BodyType,
+        /// The status with failInfo and text.
+        status: PkiStatusInfo,
+    },
+    /// The peer answered with an error message (RFC 4210 §5.3.21).
+    ErrorMessage {
+        /// Its content.
+        content: ErrorMsgContent,
+    },
+
+    // --- Ours. ---
+    /// The client is configured in a way that cannot work.
+    Config {
+        /// What to fix.
+        reason: String,
+    },
+    /// A request could not be built.
+    Build(cmp_proto::Error),
+    /// The transport failed.
+    Transport(TransportError),
+}
+
+impl Error {
+    /// Whether the peer is to blame for a response that must not be trusted (as
+    /// opposed to a refusal, a local mistake or a network failure).
+    pub fn is_forged_or_broken_response(&self) -> bool {
+        !matches!(
+            self,
+            Self::Rejected { .. }
+                | Self::ErrorMessage { .. }
+                | Self::Config { .. }
+                | Self::Build(_)
+                | Self::Transport(_)
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "malformed response: {e}"),
+            Self::UnsupportedPvno { pvno } => write!(f, "response has unsupported pvno {pvno}"),
+            Self::TransactionIdMismatch => f.write_str("response transactionID is not ours"),
+            Self::RecipNonceMismatch => f.write_str(
+                "response recipNonce does not echo our senderNonce (replayed or misdirected)",
+            ),
+            Self::BadSenderNonce => {
+                f.write_str("response senderNonce is missing or shorter than 128 bits")
+            }
+            Self::UnexpectedSender { sender, expected } => {
+                write!(
+                    f,
+                    "response sender {sender:?} is not the expected {expected:?}"
+                )
+            }
+            Self::Unprotected { body } => write!(
+                f,
+                "unprotected {body} response refused (allow unprotected errors only if the CA needs it)"
+            ),
+            Self::ProtectionKindMismatch { expected, got } => {
+                write!(
+                    f,
+                    "response is protected by {got:?}, but only {expected} can be verified"
+                )
+            }
+            Self::ProtectionInvalid(e) => write!(f, "response protection invalid: {e}"),
+            Self::NoSignerCertificate => {
+                f.write_str("signed response has no signer certificate in extraCerts")
+            }
+            Self::SignerNameMismatch { sender, subject } => {
+                write!(
+                    f,
+                    "response sender {sender:?} is not the signer certificate's subject {subject:?}"
+                )
+            }
+            Self::SignerKidMismatch => f.write_str(
+                "response senderKID is not the signer certificate's subjectKeyIdentifier",
+            ),
+            Self::SignerNotValidNow { subject } => {
+                write!(f, "signer certificate {subject:?} is not valid now")
+            }
+            Self::SignerKeyUsage { subject } => {
+                write!(
+                    f,
+                    "signer certificate {subject:?} lacks the digitalSignature key usage"
+                )
+            }
+            Self::SignerUntrusted { subject, reason } => {
+                write!(f, "signer certificate {subject:?} is not trusted: {reason}")
+            }
+            Self::UnexpectedBody { expected, got } => write!(f, "expected {expected}, got {got}"),
+            Self::ResponseCount { got } => {
+                write!(f, "expected one certificate response, got {got}")
+            }
+            Self::CertReqIdMismatch { expected, got } => {
+                write!(f, "response is for certReqId {got}, not our {expected}")
+            }
+            Self::MissingCertificate => {
+                f.write_str("request granted but no certificate in the response")
+            }
+            Self::EncryptedCertificate => {
+                f.write_str("the certificate came encrypted, which is not supported")
+            }
+            Self::PublicKeyMismatch => {
+                f.write_str("the issued certificate's public key is not the one requested")
+            }
+            Self::CertificateUntrusted { reason } => {
+                write!(f, "issued certificate is not trusted: {reason}")
+            }
+            Self::PollRepMismatch => {
+                f.write_str("pollRep does not hold exactly one entry for our request")
+            }
+            Self::CheckAfterOutOfRange { seconds, max } => {
+                write!(f, "checkAfter of {seconds} s is outside 0..={max} s")
+            }
+            Self::PollingDeadline => {
+                f.write_str("the CA did not answer before the polling deadline")
+            }
+            Self::WaitingAgain => f.write_str("the CA said 'waiting' again after polling"),
+            Self::RevocationResponseMismatch { reason } => {
+                write!(f, "revocation response: {reason}")
+            }
+            Self::Rejected { body, status } => {
+                write!(f, "the CA rejected the request ({body}): {status}")
+            }
+            Self::ErrorMessage { content } => {
+                write!(
+                    f,
+                    "the CA answered with an error: {}",
+                    content.pki_status_info
+                )?;
+                if let Some(code) = content.error_code {
+                    write!(f, " [code {code}]")?;
+                }
+                if let Some(details) = &content.error_details {
+                    write!(f, " {}", details.joined())?;
+                }
+                Ok(())
+            }
+            Self::Config { reason } => write!(f, "configuration: {reason}"),
+            Self::Build(e) => write!(f, "cannot build the request: {e}"),
+            Self::Transport(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) | Self::ProtectionInvalid(e) | Self::Build(e) => Some(e),
+            Self::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Self::Transport(e)
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! A CMP client for embedding: enrollment, key update, revocation and general messages
+//! as sans-IO transactions, every check a response must pass, and transports.
+//!
+//! A transaction holds no socket. It hands out the bytes to send, takes the bytes that
+//! came back, checks them (see [`checks`]) and either asks for the next exchange or
+//! finishes with a result. Transports ([`transport`]) are thin loops around it.
+#![forbid(unsafe_code)]
+
+pub mod checks;
+mod error;
+pub mod transport;
+
+pub use error::{Error, Result};

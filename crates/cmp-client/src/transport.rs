@@ -1,0 +1,99 @@
+//! Moving request bytes to the CA and response bytes back (RFC 6712 for HTTP).
+//!
+//! A transport knows nothing of CMP beyond "one request, one response": the
+//! transaction core decides what to send and checks what comes back.
+//!
+//! Provided here:
+//!
+//! - [`HttpTransport`]: CMP over HTTP or HTTPS as RFC 6712 specifies it (one `POST` of a
+//!   DER PKIMessage per exchange, `application/pkixcmp` both ways, HTTP 200), with
+//!   persistent connections, timeouts, a response size limit, TLS trust and client
+//!   authentication, and an HTTP proxy.
+//! - [`RecordingTransport`] and [`ReplayTransport`]: record every request and response to
+//!   files and answer from recorded files, like OpenSSL's `-reqout`/`-rspout` and
+//!   `-rspin`.
+
+mod file;
+mod http;
+
+pub use file::{MessageFiles, RecordingTransport, ReplayTransport};
+pub use http::{HttpTransport, HttpTransportBuilder};
+
+/// Why a request could not be delivered or its response not read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// Connecting, sending or receiving failed.
+    Io {
+        /// Where it failed (URL or file).
+        target: String,
+        /// What the OS or the library reported.
+        reason: String,
+    },
+    /// The peer answered with an HTTP status other than 200.
+    HttpStatus {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The response is not `application/pkixcmp` (RFC 6712 §3.4).
+    ContentType {
+        /// What the peer sent.
+        content_type: String,
+    },
+    /// The response exceeds the configured maximum size.
+    TooLarge {
+        /// The maximum in bytes.
+        limit: usize,
+    },
+    /// TLS failed: the handshake (for example an untrusted, expired or misnamed server
+    /// certificate, or a client certificate the server refused) or the protection of
+    /// the connection afterwards.
+    Tls {
+        /// The URL.
+        target: String,
+        /// What the TLS library reported.
+        reason: String,
+    },
+    /// The whole exchange took longer than allowed.
+    Timeout {
+        /// Where.
+        target: String,
+    },
+    /// The transport is misconfigured (bad URL, unreadable certificate file, ...).
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl core::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Io { target, reason } => write!(f, "cannot reach {target}: {reason}"),
+            Self::HttpStatus { url, status } => write!(f, "{url} answered HTTP {status}"),
+            Self::ContentType { content_type } => {
+                write!(
+                    f,
+                    "response content type is {content_type:?}, not application/pkixcmp"
+                )
+            }
+            Self::TooLarge { limit } => write!(f, "response larger than {limit} bytes"),
+            Self::Tls { target, reason } => write!(f, "TLS with {target} failed: {reason}"),
+            Self::Timeout { target } => write!(f, "{target} did not answer in time"),
+            Self::Config { reason } => write!(f, "transport configuration: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Sends one DER PKIMessage and returns the DER response.
+///
+/// Implement it to carry CMP over anything; [`crate::transport`] provides HTTP(S) and
+/// file-based record/replay.
+pub trait Transport {
+    /// Sends `request` and returns the peer's response bytes.
+    fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
