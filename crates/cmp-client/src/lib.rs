@@ -7,7 +7,12 @@
 #![forbid(unsafe_code)]
 
 pub mod checks;
+mod client;
+mod config;
 mod error;
+pub mod transaction;
 pub mod transport;
 
+pub use client::Client;
+pub use config::{ClientConfig, Polling};
 pub use error::{Error, Result};

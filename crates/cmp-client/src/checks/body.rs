@@ -139,12 +139,12 @@ pub fn check_rev_rep(rp: &RevRepContent, cert: &Certificate) -> Result<()> {
             reason: "not exactly one status",
         });
     };
-    if let Some(rev_certs) = &rp.rev_certs {
-        if rev_certs.as_slice() != [CertId::of(cert)] {
-            return Err(Error::RevocationResponseMismatch {
-                reason: "revCerts names another certificate",
-            });
-        }
+    if let Some(rev_certs) = &rp.rev_certs
+        && rev_certs.as_slice() != [CertId::of(cert)]
+    {
+        return Err(Error::RevocationResponseMismatch {
+            reason: "revCerts names another certificate",
+        });
     }
     match status.status {
         PkiStatus::Accepted

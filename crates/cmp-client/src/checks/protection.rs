@@ -99,20 +99,19 @@ pub fn check_signer(
             subject,
         });
     }
-    if let (Some(kid), Ok(Some(ski))) = (&header.sender_kid, subject_key_identifier(signer)) {
-        if kid != &ski {
-            return Err(Error::SignerKidMismatch);
-        }
+    if let (Some(kid), Ok(Some(ski))) = (&header.sender_kid, subject_key_identifier(signer))
+        && kid != &ski
+    {
+        return Err(Error::SignerKidMismatch);
     }
     if !valid_at(signer, now) {
         return Err(Error::SignerNotValidNow { subject });
     }
-    if !policy.ignore_key_usage {
-        if let Ok(Some((_, ku))) = tbs.get_extension::<KeyUsage>() {
-            if !ku.digital_signature() {
-                return Err(Error::SignerKeyUsage { subject });
-            }
-        }
+    if !policy.ignore_key_usage
+        && let Ok(Some((_, ku))) = tbs.get_extension::<KeyUsage>()
+        && !ku.digital_signature()
+    {
+        return Err(Error::SignerKeyUsage { subject });
     }
     let intermediates: Vec<Certificate> = extra_certs
         .iter()

@@ -1,0 +1,125 @@
+//! What every transaction does with every response: decode under limits, check the
+//! header against what we sent, check the protection; and how every request is made.
+
+use std::time::SystemTime;
+
+use cmp_proto::builder::HeaderBuilder;
+use cmp_proto::der::Encode;
+use cmp_proto::der::asn1::OctetString;
+use cmp_proto::{PkiBody, PkiHeader, PkiMessage, ReceivedMessage};
+
+use crate::checks;
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+
+/// The state shared by the messages of one transaction.
+#[derive(Clone, Debug)]
+pub(crate) struct Exchange {
+    /// The header of our last request.
+    last_request: PkiHeader,
+    /// The senderNonce of the first request (accepted as recipNonce after polling,
+    /// RFC 9483 §4.4).
+    first_nonce: OctetString,
+    /// The peer's last senderNonce, our next recipNonce.
+    peer_nonce: Option<OctetString>,
+    /// Whether a pollReq has been sent: only then may a response echo the first nonce.
+    pub(crate) polled: bool,
+}
+
+impl Exchange {
+    /// The first request of a transaction: fresh transactionID and senderNonce.
+    pub(crate) fn start(config: &ClientConfig, body: PkiBody, pvno: u8) -> Result<(Self, Vec<u8>)> {
+        let mut header = HeaderBuilder::new(config.sender_name(), config.recipient.clone())
+            .map_err(Error::Build)?
+            .pvno(pvno);
+        if config.implicit_confirm
+            && matches!(
+                body,
+                PkiBody::Ir(_) | PkiBody::Cr(_) | PkiBody::Kur(_) | PkiBody::P10cr(_)
+            )
+        {
+            header = header.implicit_confirm();
+        }
+        if let Some(profile) = &config.cert_profile {
+            header = header.cert_profile(profile).map_err(Error::Build)?;
+        }
+        let msg = header
+            .build(body, Some(&config.protector))
+            .map_err(Error::Build)?;
+        let first_nonce = msg.header.sender_nonce.clone().ok_or(Error::Config {
+            reason: "request without senderNonce".into(),
+        })?;
+        let bytes = encode(&msg)?;
+        Ok((
+            Self {
+                last_request: msg.header,
+                first_nonce,
+                peer_nonce: None,
+                polled: false,
+            },
+            bytes,
+        ))
+    }
+
+    /// A further request of the same transaction (certConf, pollReq).
+    pub(crate) fn next(
+        &mut self,
+        config: &ClientConfig,
+        body: PkiBody,
+        pvno: u8,
+    ) -> Result<Vec<u8>> {
+        let msg = HeaderBuilder::continue_from(&self.last_request, self.peer_nonce.clone())
+            .map_err(Error::Build)?
+            .pvno(pvno.max(self.last_request.pvno))
+            .build(body, Some(&config.protector))
+            .map_err(Error::Build)?;
+        let bytes = encode(&msg)?;
+        self.last_request = msg.header;
+        Ok(bytes)
+    }
+
+    /// Decodes a response and runs every check that does not depend on its body.
+    pub(crate) fn receive(
+        &mut self,
+        config: &ClientConfig,
+        response: &[u8],
+        now: SystemTime,
+    ) -> Result<ReceivedMessage> {
+        let received =
+            ReceivedMessage::decode(response, &config.policy.limits).map_err(Error::Malformed)?;
+        let header = &received.message.header;
+        checks::check_pvno(header)?;
+        let tid = self
+            .last_request
+            .transaction_id
+            .as_ref()
+            .ok_or(Error::Config {
+                reason: "request without transactionID".into(),
+            })?;
+        checks::check_transaction_id(header, tid)?;
+        let last = self
+            .last_request
+            .sender_nonce
+            .as_ref()
+            .unwrap_or(&self.first_nonce);
+        if self.polled {
+            checks::check_recip_nonce(header, &[last, &self.first_nonce])?;
+        } else {
+            checks::check_recip_nonce(header, &[last])?;
+        }
+        let peer_nonce = checks::check_sender_nonce(header)?;
+        checks::check_protection(&received, &config.trust, &config.policy, now)?;
+        checks::check_sender(header, config.policy.expected_sender.as_ref())?;
+        self.peer_nonce = Some(peer_nonce);
+        Ok(received)
+    }
+}
+
+fn encode(msg: &PkiMessage) -> Result<Vec<u8>> {
+    msg.to_der().map_err(|e| {
+        Error::Build(cmp_proto::Error::Encode {
+            what: "PKIMessage",
+            source: e,
+        })
+    })
+}
