@@ -337,3 +337,57 @@ fn our_mac_verifies_with_the_fixture_secret_like_openssl_would() {
     )
     .expect("verifies");
 }
+
+#[test]
+fn every_rare_body_alternative_round_trips_exactly() {
+    use cmp_proto::OpaqueContent;
+    use cmp_proto::der::Decode;
+    let opaque = |der: &[u8]| OpaqueContent::from_der(der).expect("SEQUENCE");
+    let inner = header()
+        .build(PkiBody::PkiConf(Null), Some(&mac(MacAlgorithm::default())))
+        .expect("inner");
+    let crmf =
+        CertRequestBuilder::new(key("ee.key").public_key_info().expect("spki")).ra_verified();
+    let bodies = [
+        (
+            BodyType::Popdecc,
+            PkiBody::Popdecc(opaque(&[0x30, 0x05, 0x30, 0x03, 0x04, 0x01, 0xAA])),
+        ),
+        (
+            BodyType::Popdecr,
+            PkiBody::Popdecr(opaque(&[0x30, 0x03, 0x02, 0x01, 0x05])),
+        ),
+        (BodyType::Krr, PkiBody::Krr(vec![crmf.clone()])),
+        (
+            BodyType::Krp,
+            PkiBody::Krp(opaque(&[0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00])),
+        ),
+        (BodyType::Ccr, PkiBody::Ccr(vec![crmf])),
+        (
+            BodyType::Ccp,
+            PkiBody::Ccp(cert_rep(CertResponse::granted(0, cert("root.pem")), vec![])),
+        ),
+        (BodyType::Ckuann, PkiBody::Ckuann(opaque(&[0x30, 0x00]))),
+        (BodyType::Cann, PkiBody::Cann(cert("ee.pem"))),
+        (BodyType::Rann, PkiBody::Rann(opaque(&[0x30, 0x00]))),
+        (BodyType::Crlann, PkiBody::Crlann(opaque(&[0x30, 0x00]))),
+        (
+            BodyType::Nested,
+            PkiBody::Nested(
+                cmp_proto::NestedMessageContent::new(&[inner.clone()]).expect("nested"),
+            ),
+        ),
+    ];
+    for (expected, body) in bodies {
+        let msg = header().build(body, None).expect("builds");
+        let bytes = msg.to_der().expect("encodes");
+        let decoded = PkiMessage::from_der(&bytes).expect("decodes");
+        assert_eq!(decoded.body.body_type(), expected);
+        assert_eq!(decoded.to_der().expect("re-encodes"), bytes, "{expected}");
+        asn1parse(&bytes);
+        if let PkiBody::Nested(nested) = &decoded.body {
+            let messages = nested.messages(&Limits::default()).expect("inner decodes");
+            assert_eq!(messages[0].message, inner);
+        }
+    }
+}
