@@ -374,7 +374,7 @@ fn every_rare_body_alternative_round_trips_exactly() {
         (
             BodyType::Nested,
             PkiBody::Nested(
-                cmp_proto::NestedMessageContent::new(&[inner.clone()]).expect("nested"),
+                cmp_proto::NestedMessageContent::new(std::slice::from_ref(&inner)).expect("nested"),
             ),
         ),
     ];
