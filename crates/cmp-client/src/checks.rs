@@ -9,6 +9,7 @@ mod body;
 mod chain;
 mod header;
 mod protection;
+mod root_update;
 
 pub use body::{
     CertOutcome, check_body_type, check_cert_response, check_issued_key, check_poll_rep,
@@ -19,6 +20,7 @@ pub use header::{
     check_pvno, check_recip_nonce, check_sender, check_sender_nonce, check_transaction_id,
 };
 pub use protection::{check_protection, check_signer};
+pub use root_update::validate_root_ca_update;
 
 use cmp_proto::Limits;
 use cmp_proto::protection::SharedSecret;

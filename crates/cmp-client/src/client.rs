@@ -2,9 +2,9 @@
 
 use std::time::SystemTime;
 
-use cmp_proto::InfoTypeAndValue;
 use cmp_proto::builder::CrlReason;
 use cmp_proto::x509_cert::Certificate;
+use cmp_proto::{InfoTypeAndValue, oid};
 
 use crate::config::ClientConfig;
 use crate::error::Result;
@@ -101,4 +101,93 @@ fn unreachable_step<R>() -> Result<R> {
     Err(crate::Error::Config {
         reason: "a single-exchange transaction asked for another exchange".into(),
     })
+}
+
+/// Typed general messages (RFC 9483 §4.3).
+impl<T: Transport> Client<T> {
+    fn info(
+        &mut self,
+        request: Vec<InfoTypeAndValue>,
+        wanted: cmp_proto::der::asn1::ObjectIdentifier,
+        name: &'static str,
+    ) -> Result<InfoTypeAndValue> {
+        self.general_message(request)?
+            .into_iter()
+            .find(|itav| itav.info_type == wanted)
+            .ok_or(crate::Error::MissingInfo { info_type: name })
+    }
+
+    /// The CA certificates the CA offers (caCerts, RFC 9480 §2.14); empty when it has none.
+    pub fn ca_certs(&mut self) -> Result<Vec<Certificate>> {
+        let itav = self.info(
+            vec![InfoTypeAndValue::request(oid::IT_CA_CERTS)],
+            oid::IT_CA_CERTS,
+            "caCerts",
+        )?;
+        Ok(itav
+            .ca_certs()
+            .map_err(crate::Error::BadInfoValue)?
+            .unwrap_or_default())
+    }
+
+    /// A new root CA certificate, validated against `old_root` (rootCaKeyUpdate,
+    /// RFC 9480 §2.15); `None` when the root is current.
+    pub fn root_ca_update(&mut self, old_root: &Certificate) -> Result<Option<Certificate>> {
+        let request = vec![
+            InfoTypeAndValue::request(oid::IT_ROOT_CA_KEY_UPDATE),
+            InfoTypeAndValue::root_ca_cert(old_root).map_err(crate::Error::Build)?,
+        ];
+        let itav = self.info(request, oid::IT_ROOT_CA_KEY_UPDATE, "rootCaKeyUpdate")?;
+        let Some(update) = itav
+            .root_ca_key_update()
+            .map_err(crate::Error::BadInfoValue)?
+        else {
+            return Ok(None);
+        };
+        crate::checks::validate_root_ca_update(
+            &update,
+            old_root,
+            SystemTime::now(),
+            &self.config.policy.limits,
+        )
+        .map(Some)
+    }
+
+    /// The template the CA wants requests to follow (certReqTemplate, RFC 9480 §2.16).
+    pub fn cert_req_template(&mut self) -> Result<Option<cmp_proto::CertReqTemplateContent>> {
+        let itav = self.info(
+            vec![InfoTypeAndValue::request(oid::IT_CERT_REQ_TEMPLATE)],
+            oid::IT_CERT_REQ_TEMPLATE,
+            "certReqTemplate",
+        )?;
+        itav.cert_req_template().map_err(crate::Error::BadInfoValue)
+    }
+
+    /// The key types the CA accepts for signing keys (signKeyPairTypes, RFC 4210 §5.3.19.2).
+    pub fn sign_key_pair_types(
+        &mut self,
+    ) -> Result<Vec<cmp_proto::spki::AlgorithmIdentifierOwned>> {
+        let itav = self.info(
+            vec![InfoTypeAndValue::request(oid::IT_SIGN_KEY_PAIR_TYPES)],
+            oid::IT_SIGN_KEY_PAIR_TYPES,
+            "signKeyPairTypes",
+        )?;
+        Ok(itav
+            .sign_key_pair_types()
+            .map_err(crate::Error::BadInfoValue)?
+            .unwrap_or_default())
+    }
+
+    /// Current CRLs (crls, RFC 9480 §2.17), given the ones already held in `status`.
+    pub fn crls(
+        &mut self,
+        status: &[cmp_proto::CrlStatus],
+    ) -> Result<Vec<cmp_proto::x509_cert::crl::CertificateList>> {
+        let request = vec![InfoTypeAndValue::crl_status_list(status).map_err(crate::Error::Build)?];
+        let itav = self.info(request, oid::IT_CRLS, "crls")?;
+        Ok(itav
+            .crls()
+            .map_err(crate::Error::BadInfoValue)?
+            .unwrap_or_default())
+    }
 }

@@ -124,6 +124,19 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A root CA key update does not link the new root to the old one (RFC 9480 §2.15).
+    RootUpdateInvalid {
+        /// Which link is broken.
+        reason: &'static str,
+    },
+    /// The genp lacks the info type asked for.
+    MissingInfo {
+        /// The info type's name.
+        info_type: &'static str,
+    },
+    /// An info value in the genp does not decode as its type.
+    BadInfoValue(cmp_proto::Error),
+
     // --- The peer refused. ---
     /// The CA rejected the request (rejection status in ip/cp/kup/rp).
     Rejected {
@@ -250,6 +263,11 @@ impl fmt::Display for Error {
             Self::RevocationResponseMismatch { reason } => {
                 write!(f, "revocation response: {reason}")
             }
+            Self::RootUpdateInvalid { reason } => write!(f, "root CA key update refused: {reason}"),
+            Self::MissingInfo { info_type } => {
+                write!(f, "the general response holds no {info_type}")
+            }
+            Self::BadInfoValue(e) => write!(f, "bad value in the general response: {e}"),
             Self::Rejected { body, status } => {
                 write!(f, "the CA rejected the request ({body}): {status}")
             }
@@ -277,7 +295,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Malformed(e) | Self::ProtectionInvalid(e) | Self::Build(e) => Some(e),
+            Self::Malformed(e)
+            | Self::ProtectionInvalid(e)
+            | Self::Build(e)
+            | Self::BadInfoValue(e) => Some(e),
             Self::Transport(e) => Some(e),
             _ => None,
         }

@@ -266,3 +266,22 @@ fn issued_certificate_must_chain_to_configured_anchors() {
         .unwrap_err();
     assert!(matches!(err, Error::CertificateUntrusted { .. }), "{err}");
 }
+
+#[test]
+fn typed_general_messages_against_openssl() {
+    // OpenSSL's mock server echoes each info type without a value (cmp-notes): the typed
+    // helpers read that as "nothing offered", not as an error.
+    let server = MockServer::mac(&[]);
+    let mut client = client(&server, mac_config());
+    assert_eq!(client.ca_certs().expect("caCerts"), vec![]);
+    // OpenSSL 3.0's mock server cannot process the two-entry genm (rootCaKeyUpdate +
+    // rootCaCert) of RFC 9483 §4.3.2; our client reports its refusal. The validation
+    // itself is tested on OpenSSL-made cross certificates (checks/root_update.rs).
+    let err = client.root_ca_update(&cert("root.pem")).unwrap_err();
+    assert!(matches!(err, Error::ErrorMessage { .. }), "{err}");
+    assert_eq!(client.cert_req_template().expect("certReqTemplate"), None);
+    assert_eq!(
+        client.sign_key_pair_types().expect("signKeyPairTypes"),
+        vec![]
+    );
+}

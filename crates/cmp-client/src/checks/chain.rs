@@ -18,7 +18,8 @@ pub(crate) fn valid_at(cert: &Certificate, now: SystemTime) -> bool {
     validity.not_before.to_system_time() <= now && now <= validity.not_after.to_system_time()
 }
 
-fn signed_by(cert: &Certificate, issuer: &Certificate, limits: &Limits) -> bool {
+/// Whether `issuer` names and signed `cert`.
+pub(crate) fn signed_by(cert: &Certificate, issuer: &Certificate, limits: &Limits) -> bool {
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return false;
     }

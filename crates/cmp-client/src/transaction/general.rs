@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use cmp_proto::{BodyType, InfoTypeAndValue, PVNO_CMP2000, PVNO_CMP2021, PkiBody, oid};
+use cmp_proto::{BodyType, InfoTypeAndValue, PVNO_CMP2000, PkiBody};
 
 use super::Next;
 use super::exchange::Exchange;
@@ -17,22 +17,13 @@ pub struct GeneralMessage {
 }
 
 impl GeneralMessage {
-    /// Starts a general message asking for `infos`; pvno 3 when an RFC 9480 info type is
-    /// asked for (RFC 9480 §2.20).
+    /// Starts a general message asking for `infos`.
+    ///
+    /// Always pvno 2: RFC 9480 §2.20 asks for cmp2021 only with EnvelopedData or a
+    /// certConf hashAlg, not for its new info types, and OpenSSL 3.0 refuses pvno 3
+    /// ("unexpected pvno", seen in `tests/openssl_mock_server.rs`).
     pub fn start(config: &ClientConfig, infos: Vec<InfoTypeAndValue>) -> Result<(Self, Vec<u8>)> {
-        let v3 = [
-            oid::IT_CA_CERTS,
-            oid::IT_ROOT_CA_KEY_UPDATE,
-            oid::IT_CERT_REQ_TEMPLATE,
-            oid::IT_CRL_STATUS_LIST,
-            oid::IT_ROOT_CA_CERT,
-        ];
-        let pvno = if infos.iter().any(|i| v3.contains(&i.info_type)) {
-            PVNO_CMP2021
-        } else {
-            PVNO_CMP2000
-        };
-        let (exchange, bytes) = Exchange::start(config, PkiBody::Genm(infos), pvno)?;
+        let (exchange, bytes) = Exchange::start(config, PkiBody::Genm(infos), PVNO_CMP2000)?;
         Ok((Self { exchange }, bytes))
     }
 
