@@ -97,3 +97,15 @@ pub trait Transport {
     /// Sends `request` and returns the peer's response bytes.
     fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError>;
 }
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).send(request)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).send(request)
+    }
+}

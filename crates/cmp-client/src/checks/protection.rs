@@ -74,7 +74,7 @@ pub fn check_protection(
     }
 }
 
-/// The signer certificate (extraCerts[0]) names the header's sender, matches its
+/// The signer certificate (the first of extraCerts) names the header's sender, matches its
 /// senderKID, is valid now, may sign, and chains to a trust anchor.
 pub fn check_signer(
     signer: &Certificate,

@@ -1,11 +1,5 @@
 //! Recording exchanges to files and replaying responses from files, like OpenSSL's
 //! `openssl cmp -reqout/-rspout` and `-rspin`.
-//!
-//! Every file holds one DER PKIMessage, exactly the bytes that went over (or would have
-//! gone over) the wire as the body of an RFC 6712 §3.3 `POST` or its response, so the
-//! files are interchangeable with OpenSSL's: `openssl cmp -rspin` can replay what
-//! [`RecordingTransport`] wrote, and [`ReplayTransport`] can replay what
-//! `openssl cmp -rspout` wrote.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -15,6 +9,12 @@ use super::{Transport, TransportError};
 
 /// Where the messages of one direction go (or come from): the n-th message to the n-th
 /// file.
+///
+/// Every file holds one DER PKIMessage, exactly the bytes that went over (or would have
+/// gone over) the wire as the body of an RFC 6712 §3.3 `POST` or of its response, so the
+/// files are interchangeable with OpenSSL's: `openssl cmp -rspin` can replay what
+/// [`RecordingTransport`] wrote, and [`ReplayTransport`] can replay what
+/// `openssl cmp -rspout` wrote.
 ///
 /// - [`MessageFiles::none`]: no files.
 /// - [`MessageFiles::list`] / [`MessageFiles::parse_list`]: an explicit list, as in
@@ -256,14 +256,20 @@ mod tests {
         );
         assert_eq!(files.path(3), Some(PathBuf::from("d.der")));
         assert_eq!(files.path(4), None);
-        assert_eq!(MessageFiles::parse_list(" , "), MessageFiles::list(Vec::<PathBuf>::new()));
+        assert_eq!(
+            MessageFiles::parse_list(" , "),
+            MessageFiles::list(Vec::<PathBuf>::new())
+        );
     }
 
     #[test]
     fn numbered_paths_start_at_one() {
         let files = MessageFiles::numbered("dir", "rsp-");
         assert_eq!(files.path(0), Some(Path::new("dir").join("rsp-001.der")));
-        assert_eq!(files.path(1233), Some(Path::new("dir").join("rsp-1234.der")));
+        assert_eq!(
+            files.path(1233),
+            Some(Path::new("dir").join("rsp-1234.der"))
+        );
         assert_eq!(MessageFiles::none().path(0), None);
     }
 }

@@ -1,25 +1,5 @@
-//! CMP over HTTP and HTTPS ([RFC 6712](https://www.rfc-editor.org/rfc/rfc6712), now
-//! [RFC 9811](https://www.rfc-editor.org/rfc/rfc9811)).
-//!
-//! What RFC 6712 asks of a client, and where this module does it:
-//!
-//! - §3.3 (General Form): each request is one DER PKIMessage sent as the body of an
-//!   HTTP `POST`; the CMP response comes back in the body of an HTTP 200 response. Any
-//!   other status, 2xx included, is [`TransportError::HttpStatus`]. Redirects are not
-//!   followed (they show up as their 3xx status).
-//! - §3.4 (Media Type): requests carry `Content-Type: application/pkixcmp`, and a
-//!   response with any other media type is [`TransportError::ContentType`]. The
-//!   comparison ignores case and media-type parameters (`; charset=...`).
-//! - §3.2 (Persistent Connections): connections are kept alive and reused, so the
-//!   requests of one transaction (ir, certConf, pollReq, ...) normally share one TCP (and
-//!   TLS) connection. Nothing relies on that: CMP correlates messages by transactionID,
-//!   never by connection.
-//! - §3.6 (HTTP Request-URI): the URL is used as given, so both the RFC 9811 well-known
-//!   path (`/.well-known/cmp/...`) and vendor paths such as EJBCA's
-//!   `/ejbca/publicweb/cmp/<alias>` work.
-//!
-//! Plain `http://` is accepted as well as `https://`: CMP messages are protected end to
-//! end (MAC or signature), and OpenSSL's mock server and many test CAs only speak HTTP.
+//! CMP over HTTP and HTTPS (RFC 6712); see [`HttpTransport`] for what the RFC asks and
+//! where it is done.
 
 use std::fmt;
 use std::path::Path;
@@ -39,12 +19,35 @@ const PKIXCMP: &str = "application/pkixcmp";
 /// The longest peer-supplied content type kept in an error message.
 const MAX_CONTENT_TYPE_IN_ERROR: usize = 100;
 
-/// A blocking CMP-over-HTTP(S) client: one `POST` per [`Transport::send`].
+/// A blocking CMP-over-HTTP(S) client ([RFC 6712](https://www.rfc-editor.org/rfc/rfc6712),
+/// now [RFC 9811](https://www.rfc-editor.org/rfc/rfc9811)): one `POST` per
+/// [`Transport::send`].
+///
+/// What RFC 6712 asks of a client, and how this transport does it:
+///
+/// - §3.3 (General Form): each request is one DER PKIMessage sent as the body of an
+///   HTTP `POST`; the CMP response comes back in the body of an HTTP 200 response. Any
+///   other status, 2xx included, is [`TransportError::HttpStatus`]. Redirects are not
+///   followed (they show up as their 3xx status).
+/// - §3.4 (Media Type): requests carry `Content-Type: application/pkixcmp`, and a
+///   response with any other media type is [`TransportError::ContentType`]. The
+///   comparison ignores case and media-type parameters (`; charset=...`).
+/// - §3.2 (Persistent Connections): connections are kept alive and reused, so the
+///   requests of one transaction (ir, certConf, pollReq, ...) normally share one TCP (and
+///   TLS) connection. Nothing relies on that: CMP correlates messages by transactionID,
+///   never by connection.
+/// - §3.6 (HTTP Request-URI): the URL is used as given, so both the RFC 9811 well-known
+///   path (`/.well-known/cmp/...`) and vendor paths such as EJBCA's
+///   `/ejbca/publicweb/cmp/<alias>` work.
+///
+/// Plain `http://` is accepted as well as `https://`: CMP messages are protected end to
+/// end (MAC or signature), and OpenSSL's mock server and many test CAs only speak HTTP.
 ///
 /// Build one with [`HttpTransport::builder`]. It holds one connection pool, so a
 /// transaction's requests normally travel over one kept-alive connection, with
 /// `TCP_NODELAY` set so that a request following a response is sent at once rather than
-/// held back by Nagle's algorithm waiting for a delayed ACK.
+/// held back by Nagle's algorithm waiting for a delayed ACK (the ~40 ms stall OpenSSL's
+/// client shows on a kept-alive connection's second request).
 ///
 /// Errors name the URL (without any `user:password@` part) and never contain request or
 /// response bytes.
@@ -54,6 +57,8 @@ pub struct HttpTransport {
     /// The URL for error messages, without credentials.
     target: String,
     max_response_size: usize,
+    /// Whether the last exchange ended cleanly, leaving a kept-alive connection.
+    idle_connection: bool,
 }
 
 impl HttpTransport {
@@ -192,14 +197,75 @@ fn io_error(target: String, e: &std::io::Error) -> TransportError {
 
 impl Transport for HttpTransport {
     /// POSTs `request` and returns the body of the 200 `application/pkixcmp` response.
+    ///
+    /// If the previous exchange left a kept-alive connection and that connection turns
+    /// out to be dead before any response arrives (reset, closed, broken pipe), the
+    /// request is sent once more on a fresh connection. Servers may close idle
+    /// connections at any time (OpenSSL's mock server announces keep-alive and then
+    /// closes once a transaction ends), and a request that met a closed connection was
+    /// not processed; curl and browsers retry the same way. The retry gets its own
+    /// [`HttpTransportBuilder::timeout`].
     fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let response = self
-            .agent
+        let may_reuse = std::mem::take(&mut self.idle_connection);
+        let response = match self.post(request) {
+            Err(e) if may_reuse && is_dead_connection(&e) => self.post(request),
+            other => other,
+        }
+        .map_err(|e| self.error(e))?;
+        let keep_alive = keeps_alive(&response);
+        let body = self.read_response(response)?;
+        // The body was read to its end, so ureq has pooled the connection unless the
+        // server said it would close it.
+        self.idle_connection = keep_alive;
+        Ok(body)
+    }
+}
+
+/// Whether the server means to keep the connection open after this response.
+fn keeps_alive(response: &ureq::http::Response<ureq::Body>) -> bool {
+    let connection = response
+        .headers()
+        .get(ureq::http::header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let has = |token: &str| {
+        connection
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if has("close") {
+        false
+    } else {
+        has("keep-alive") || response.version() != ureq::http::Version::HTTP_10
+    }
+}
+
+/// Whether a request failed because its connection was already gone.
+fn is_dead_connection(err: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(err, ureq::Error::Io(e) if matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof
+    ))
+}
+
+impl HttpTransport {
+    /// Sends the request and receives the response head.
+    fn post(&self, request: &[u8]) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        self.agent
             .post(&self.uri)
             .header("Content-Type", PKIXCMP)
             .send(request)
-            .map_err(|e| self.error(e))?;
+    }
 
+    /// Checks status and content type, then reads the body within the size limit.
+    fn read_response(
+        &self,
+        response: ureq::http::Response<ureq::Body>,
+    ) -> Result<Vec<u8>, TransportError> {
         let status = response.status().as_u16();
         if status != 200 {
             return Err(TransportError::HttpStatus {
@@ -397,7 +463,10 @@ impl HttpTransportBuilder {
         rustls::RootCertStore::empty()
             .add(cert.clone())
             .map_err(|e| TransportError::Config {
-                reason: format!("TLS root certificate {} unusable: {e}", self.tls_roots.len() + 1),
+                reason: format!(
+                    "TLS root certificate {} unusable: {e}",
+                    self.tls_roots.len() + 1
+                ),
             })?;
         self.tls_roots.push(cert);
         Ok(())
@@ -541,6 +610,7 @@ impl HttpTransportBuilder {
             uri,
             target,
             max_response_size: self.max_response_size,
+            idle_connection: false,
         })
     }
 }
@@ -597,7 +667,9 @@ mod tests {
 
     #[test]
     fn redact_removes_credentials() {
-        let uri: Uri = "http://user:secret@ca.example:8080/pkix/?x=1".parse().unwrap();
+        let uri: Uri = "http://user:secret@ca.example:8080/pkix/?x=1"
+            .parse()
+            .unwrap();
         assert_eq!(redact(&uri), "http://ca.example:8080/pkix/?x=1");
         let uri: Uri = "https://ca.example".parse().unwrap();
         assert_eq!(redact(&uri), "https://ca.example/");
