@@ -175,7 +175,7 @@ fn oid_name(oid: &ObjectIdentifier) -> Option<&'static str> {
 }
 
 /// The name of an OID, or its dotted form when it has none.
-fn oid_short(oid: &ObjectIdentifier) -> String {
+pub(crate) fn oid_short(oid: &ObjectIdentifier) -> String {
     oid_name(oid).map_or_else(|| oid.to_string(), str::to_owned)
 }
 
@@ -189,7 +189,7 @@ fn oid_long(oid: &ObjectIdentifier) -> String {
 
 /// A GeneralName as one string: a directoryName as its RFC 4514 string, others with
 /// their kind as prefix.
-fn general_name(name: &GeneralName) -> String {
+pub(crate) fn general_name(name: &GeneralName) -> String {
     match name {
         GeneralName::DirectoryName(dn) => dn.to_string(),
         GeneralName::Rfc822Name(s) => format!("rfc822Name:{}", s.as_str()),
@@ -284,7 +284,7 @@ fn body_description(body: BodyType) -> &'static str {
 }
 
 /// A public key's algorithm, with the curve for EC keys.
-fn key_alg(spki: &SubjectPublicKeyInfoOwned) -> String {
+pub(crate) fn key_alg(spki: &SubjectPublicKeyInfoOwned) -> String {
     let alg = oid_short(&spki.algorithm.oid);
     match spki
         .algorithm
@@ -298,7 +298,7 @@ fn key_alg(spki: &SubjectPublicKeyInfoOwned) -> String {
 }
 
 /// The extension OIDs of a template or certificate, by name, `critical` marked.
-fn extension_names(exts: Option<&Extensions>) -> Vec<String> {
+pub(crate) fn extension_names(exts: Option<&Extensions>) -> Vec<String> {
     exts.map(|exts| {
         exts.iter()
             .map(|e| {

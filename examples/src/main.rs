@@ -1,13 +1,20 @@
-//! `cmpv2`: a command-line tool over the `cmp-proto` crate.
+//! `cmpv2`: a command-line CMP client over the `cmp-client` and `cmp-proto` crates.
 //!
-//! For now it has one subcommand, `inspect`, which decodes a CMP `PKIMessage` (DER or
-//! PEM) and prints its contents, optionally checking MAC protection with a shared
-//! secret. Arguments are parsed by hand: the interface is small. See [`USAGE`] for the
-//! interface and the exit codes.
+//! Subcommands: `enroll` (ir, cr, p10cr), `update` (kur), `revoke` (rr) and `genm` talk
+//! to a CA over HTTP(S) with [`cmp_client::Client`]; `inspect` decodes a CMP
+//! `PKIMessage` (DER or PEM) and prints its contents, optionally checking MAC protection
+//! with a shared secret. Arguments are parsed by hand, with the option names of
+//! `openssl cmp` where the meaning is the same. See [`help`] for the interface and the
+//! exit codes.
 #![forbid(unsafe_code)]
 
+mod client_options;
+mod enroll;
+mod genm;
 mod inspect;
+mod revoke;
 mod secret_source;
+mod update;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,26 +22,138 @@ use std::process::ExitCode;
 
 use secret_source::SecretSource;
 
-/// The usage text, printed by `help` and (on stderr) after a usage error.
-const USAGE: &str = "\
-cmpv2: tools for CMPv2 messages (RFC 4210, RFC 9480)
-
+/// The short synopsis, printed (on stderr) after a usage error and at the top of help.
+const SYNOPSIS: &str = "\
 Usage:
+  cmpv2 enroll  --server URL CREDENTIALS --certout FILE [OPTIONS]
+  cmpv2 update  --server URL --oldcert FILE --key FILE --certout FILE [OPTIONS]
+  cmpv2 revoke  --server URL --oldcert FILE CREDENTIALS [--revreason N] [OPTIONS]
+  cmpv2 genm    --server URL CREDENTIALS --infotype NAME [OPTIONS]
   cmpv2 inspect FILE [--json] [--secret SRC]
-  cmpv2 help | --help | -h
+  cmpv2 help [COMMAND] | COMMAND --help
   cmpv2 --version | -V
+";
 
-Commands:
-  inspect  Decode one PKIMessage from FILE (DER, or PEM with any label) and print
-           its header, body, protection and extraCerts.
+const HEADER: &str =
+    "cmpv2: a CMP client and tools for CMPv2 messages (RFC 4210, RFC 9480, RFC 9483)\n";
 
-Options of inspect:
+const HELP_ENROLL: &str = "\
+cmpv2 enroll: request a new certificate (ir, cr or p10cr) and confirm it.
+  --cmd ir|cr|p10cr     Message type (default ir). p10cr needs --csr.
+  --newkey FILE         The key to certify (PEM: PKCS#8, SEC1 or PKCS#1).
+  --newkey-type TYPE    Generate the key: p256 (default), p384, rsa2048, rsa3072,
+                        rsa4096 or ed25519. A generated key needs --keyout.
+  --subject DN          Subject, /CN=x/O=y (OpenSSL style) or CN=x,O=y (RFC 4514).
+                        Default: the subject of --cert.
+  --san VALUE           subjectAltName, repeatable: a DNS name, an IP address, an
+                        email address (has @) or a URI (has ://); DNS:, IP:, email:
+                        and URI: prefixes are accepted too.
+  --days N              Ask for a validity of N days (template notAfter).
+  --csr FILE            PKCS#10 request for p10cr (PEM or DER), sent as is.
+  --certout FILE        Write the new certificate (PEM). Required.
+  --chainout FILE       Write extraCerts of the response except the new certificate.
+  --cacertsout FILE     Write caPubs (CA certificates the CA suggests trusting).
+  --keyout FILE         Write the new private key (PKCS#8 PEM, mode 0600).
+";
+
+const HELP_UPDATE: &str = "\
+cmpv2 update: key update (kur) of a certificate, signed with it and its key.
+  --oldcert FILE        The certificate to update; its subject and subjectAltName
+                        are asked for again unless --subject or --san are given.
+  --key FILE            The private key of --oldcert: signs the kur unless --secret
+                        is given (with --cert, that certificate signs instead).
+  --newkey, --newkey-type, --subject, --san, --days, --certout, --chainout,
+  --cacertsout, --keyout   As for enroll.
+";
+
+const HELP_REVOKE: &str = "\
+cmpv2 revoke: revoke a certificate (rr).
+  --oldcert FILE        The certificate to revoke. With --key (and no --secret or
+                        --cert), the request is signed with it and its key.
+  --revreason N         CRLReason (RFC 5280): 0 unspecified, 1 keyCompromise,
+                        2 cACompromise, 3 affiliationChanged, 4 superseded,
+                        5 cessationOfOperation, 6 certificateHold, 8 removeFromCRL,
+                        9 privilegeWithdrawn, 10 aACompromise; -1 (default) sends none.
+";
+
+const HELP_GENM: &str = "\
+cmpv2 genm: ask the CA for information (genm/genp) and print the answer.
+  --infotype NAME       Repeatable; one genm/genp exchange each. caCerts,
+                        signKeyPairTypes, certReqTemplate, rootCaCert (needs
+                        --oldwithold), crlStatusList (needs --crlcert),
+                        encKeyPairTypes, preferredSymmAlg, caKeyUpdateInfo,
+                        currentCRL, caProtEncCert, or a dotted OID.
+  --oldwithold FILE     The root CA certificate held now (for rootCaCert); a new
+                        root is accepted only if it is linked to this one.
+  --crlcert FILE        A certificate whose CRL is wanted (for crlStatusList).
+  --cacertsout FILE     Write the certificates of caCerts (PEM).
+  --newwithnew FILE     Write the new root CA certificate (PEM; rootCaCert).
+  --crlout FILE         Write the CRLs (PEM; crlStatusList).
+";
+
+const HELP_CLIENT: &str = "\
+Options of enroll, update, revoke and genm:
+ Connection:
+  --server HOST[:PORT]  The CA, or a full http:// or https:// URL (with a path).
+                        HOST[:PORT] means http://, or https:// with --tls-* options.
+  --path PATH           HTTP path on the server (default: the URL's path, else /).
+  --tls-trusted FILE    TLS trust anchors for https (PEM or DER), kept apart from
+                        the CMP trust of --trusted. Default: the Mozilla roots.
+  --tls-cert FILE       TLS client certificate (PEM, chain may follow); needs
+  --tls-key FILE        its key.
+  --proxy URL           HTTP proxy (environment variables are not used).
+  --timeout SECS        Limit for each HTTP exchange, connect to last byte (60).
+  --connect-timeout SECS  Limit for connecting (10).
+ Credentials (MAC or signature):
+  --secret SRC          Shared secret for MAC protection: pass:TEXT, env:VAR or
+                        file:PATH (first line). Also verifies MAC-protected answers.
+  --ref REF             Reference of the secret (senderKID).
+  --pbmac1              Protect with PBMAC1 instead of PasswordBasedMac.
+  --cert FILE           Our certificate (PEM, the rest of its chain may follow).
+  --key FILE            Its private key (PEM). Signs requests when no --secret.
+ Trust in the CA's answers:
+  --trusted FILE        Trust anchors for signed answers (PEM). Needed when the
+                        CA signs; required with signature credentials.
+  --untrusted FILE      Intermediate CA certificates to complete chains (PEM).
+  --out-trusted FILE    Anchors the new certificate must chain to (PEM).
+  --recipient DN        Recipient (the CA). Default: the issuer of --oldcert, else
+                        of --cert, else the empty DN.
+  --expect-sender DN    Accept answers only from this sender.
+  --unprotected-errors  Accept unprotected negative answers.
+  --ignore-keyusage     Do not require digitalSignature in the signer certificate.
+  --tolerate-reversed-rdns  Accept a sender with its RDNs reversed (EJBCA).
+ Transaction:
+  --implicit-confirm    Ask to skip certConf (honoured only when granted).
+  --profile NAME        certProfile to ask for (generalInfo).
+  --max-check-after SECS  Longest wait the CA may ask for while polling (300).
+  --poll-deadline SECS  Give up polling after this long (1800).
+ Messages to and from files (one DER PKIMessage per file, as openssl cmp):
+  --reqout FILES        Write the requests, comma-separated, one file each.
+  --rspout FILES        Write the responses.
+  --rspin FILES         Take the responses from these files instead of a server.
+";
+
+const EXIT_CODES_CLIENT: &str = "\
+  0   success
+  1   the CA refused: a rejection status or an error message (its text is shown)
+  2   an input file or secret is unusable, an output cannot be written, or an
+      answer failed a check (bad protection, wrong nonce, untrusted signer, ...)
+  3   transport failure: cannot connect, TLS, HTTP status, timeout, or a
+      --reqout/--rspout/--rspin file
+  64  usage error
+";
+
+const HELP_INSPECT: &str = "\
+cmpv2 inspect FILE [--json] [--secret SRC]
+  Decode one PKIMessage from FILE (DER, or PEM with any label) and print its
+  header, body, protection and extraCerts. Does no network I/O.
   --json        Print one JSON object instead of the readable dump.
   --secret SRC  Check the MAC protection (PasswordBasedMac or PBMAC1) with a shared
                 secret. SRC is pass:TEXT, env:VAR or file:PATH (the file's first
                 line). The secret is never printed.
+";
 
-Exit codes:
+const EXIT_CODES_INSPECT: &str = "\
   0   success (and, with --secret, the protection verified)
   1   --secret was given and the protection was not verified with it: wrong
       secret, altered message, no protection, or signature protection
@@ -43,12 +162,57 @@ Exit codes:
   64  usage error
 ";
 
+/// The help text for one command, or for all of them.
+fn help(command: Option<&str>) -> String {
+    let client = |section: &str| {
+        [
+            section,
+            "\n",
+            HELP_CLIENT,
+            "\nExit codes:\n",
+            EXIT_CODES_CLIENT,
+        ]
+        .concat()
+    };
+    let body = match command {
+        Some("enroll") => client(HELP_ENROLL),
+        Some("update") => client(HELP_UPDATE),
+        Some("revoke") => client(HELP_REVOKE),
+        Some("genm") => client(HELP_GENM),
+        Some("inspect") => [HELP_INSPECT, "\nExit codes:\n", EXIT_CODES_INSPECT].concat(),
+        _ => [
+            HELP_ENROLL,
+            "\n",
+            HELP_UPDATE,
+            "\n",
+            HELP_REVOKE,
+            "\n",
+            HELP_GENM,
+            "\n",
+            HELP_CLIENT,
+            "\n",
+            HELP_INSPECT,
+            "\nExit codes:\n enroll, update, revoke, genm:\n",
+            EXIT_CODES_CLIENT,
+            " inspect:\n",
+            EXIT_CODES_INSPECT,
+        ]
+        .concat(),
+    };
+    [HEADER, "\n", SYNOPSIS, "\n", &body].concat()
+}
+
 /// Exit code: success.
 const EXIT_OK: u8 = 0;
-/// Exit code: the protection did not verify with the given secret.
+/// Exit code of `inspect`: the protection did not verify with the given secret.
 const EXIT_UNVERIFIED: u8 = 1;
-/// Exit code: an input cannot be read or decoded.
+/// Exit code of the client commands: the CA refused (rejection or error message).
+const EXIT_REFUSED: u8 = 1;
+/// Exit code: an input cannot be read or decoded, an output cannot be written, or a
+/// response failed a check.
 const EXIT_INPUT: u8 = 2;
+/// Exit code of the client commands: the transport failed.
+const EXIT_TRANSPORT: u8 = 3;
 /// Exit code: bad command line (BSD `EX_USAGE`).
 const EXIT_USAGE: u8 = 64;
 
@@ -63,18 +227,26 @@ pub struct Failure {
 
 impl Failure {
     /// A usage error.
-    fn usage(message: impl Into<String>) -> Self {
+    pub fn usage(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             code: EXIT_USAGE,
         }
     }
 
-    /// An input that cannot be read or decoded.
+    /// An input that cannot be read or decoded (or an output that cannot be written).
     pub fn input(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             code: EXIT_INPUT,
+        }
+    }
+
+    /// A failure with an explicit exit code.
+    pub fn with_code(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code,
         }
     }
 }
@@ -87,11 +259,18 @@ fn main() -> ExitCode {
             eprintln!("cmpv2: {}", failure.message);
             if failure.code == EXIT_USAGE {
                 eprintln!();
-                eprint!("{USAGE}");
+                eprint!("{SYNOPSIS}");
+                eprintln!("Run 'cmpv2 help' or 'cmpv2 COMMAND --help' for the options.");
             }
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Prints the help of `command` and returns success.
+fn print_help(command: Option<&str>) -> Result<u8, Failure> {
+    print!("{}", help(command));
+    Ok(EXIT_OK)
 }
 
 fn run(args: Vec<OsString>) -> Result<u8, Failure> {
@@ -101,8 +280,8 @@ fn run(args: Vec<OsString>) -> Result<u8, Failure> {
     };
     match command.to_str() {
         Some("help" | "--help" | "-h") => {
-            print!("{USAGE}");
-            Ok(EXIT_OK)
+            let topic = args.next();
+            print_help(topic.as_ref().and_then(|t| t.to_str()))
         }
         Some("--version" | "-V") => {
             println!("cmpv2 {}", env!("CARGO_PKG_VERSION"));
@@ -113,10 +292,23 @@ fn run(args: Vec<OsString>) -> Result<u8, Failure> {
                 inspect::Verdict::Done => EXIT_OK,
                 inspect::Verdict::Unverified => EXIT_UNVERIFIED,
             }),
-            None => {
-                print!("{USAGE}");
-                Ok(EXIT_OK)
-            }
+            None => print_help(Some("inspect")),
+        },
+        Some("enroll") => match enroll::parse(args)? {
+            Some(options) => enroll::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("enroll")),
+        },
+        Some("update") => match update::parse(args)? {
+            Some(options) => update::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("update")),
+        },
+        Some("revoke") => match revoke::parse(args)? {
+            Some(options) => revoke::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("revoke")),
+        },
+        Some("genm") => match genm::parse(args)? {
+            Some(options) => genm::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("genm")),
         },
         _ => Err(Failure::usage(format!(
             "unknown command {:?}",
