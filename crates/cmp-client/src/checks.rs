@@ -4,6 +4,26 @@
 //! core runs them in order on every response. A CMP client that accepts a forged
 //! response is worse than none, so each check has a negative test that proves it fires
 //! with its own [`Error`](crate::Error) variant.
+//!
+//! The transactions run them for you; they are public so that a server, a proxy or a
+//! test can apply the same rules:
+//!
+//! ```
+//! use cmp_client::{Error, checks};
+//! use cmp_proto::der::asn1::OctetString;
+//! use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
+//! use cmp_proto::builder::HeaderBuilder;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let name = GeneralName::DirectoryName("CN=CA".parse()?);
+//! let header = HeaderBuilder::new(name.clone(), name)?.header().clone();
+//! let not_ours = OctetString::new(vec![0; 16])?;
+//! assert!(matches!(
+//!     checks::check_transaction_id(&header, &not_ours),
+//!     Err(Error::TransactionIdMismatch)
+//! ));
+//! # Ok(()) }
+//! ```
 
 mod body;
 mod chain;

@@ -2,6 +2,41 @@
 //! the next bytes to send or its result. No sockets, no clocks of its own: the caller
 //! passes `now`, so the same code runs under a blocking loop, an async task, a replay of
 //! captured messages or a fuzzer.
+//!
+//! Driving an enrollment by hand, with any way of moving bytes:
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use cmp_client::transaction::{Enrollment, EnrollmentRequest, Next};
+//! use cmp_client::{ClientConfig, checks::Trust};
+//! use cmp_proto::builder::CertRequestBuilder;
+//! use cmp_proto::protection::{KeyType, MacAlgorithm, Protector, SharedSecret, SigningKey};
+//!
+//! # fn post(_: &[u8]) -> Vec<u8> { unimplemented!() }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = SharedSecret::from("insta");
+//! let config = ClientConfig::new(
+//!     Protector::Mac { secret: secret.clone(), reference: Some(b"1234".to_vec()), algorithm: MacAlgorithm::default() },
+//!     Trust { secret: Some(secret), ..Trust::default() },
+//! );
+//! let key = SigningKey::generate(KeyType::P256)?;
+//! let ir = CertRequestBuilder::new(key.public_key_info()?)
+//!     .subject("CN=device-1".parse()?)
+//!     .sign_pop(&key)?;
+//! let (mut tx, mut request) = Enrollment::start(&config, EnrollmentRequest::Ir(ir), SystemTime::now())?;
+//! let enrolled = loop {
+//!     let response = post(&request); // HTTP, a queue, a file: the transaction does not care
+//!     match tx.receive(&config, &response, SystemTime::now())? {
+//!         Next::Done(enrolled) => break enrolled,
+//!         Next::Send { transaction, request: next, wait } => {
+//!             std::thread::sleep(wait); // checkAfter while polling, else zero
+//!             (tx, request) = (transaction, next);
+//!         }
+//!     }
+//! };
+//! println!("{}", enrolled.certificate.tbs_certificate().subject());
+//! # Ok(()) }
+//! ```
 
 mod enrollment;
 mod exchange;
