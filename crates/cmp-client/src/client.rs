@@ -97,7 +97,7 @@ impl<T: Transport> Client<T> {
     }
 }
 
-fn unreachable_step<R>() -> Result<R> {
+pub(crate) fn unreachable_step<R>() -> Result<R> {
     Err(crate::Error::Config {
         reason: "a single-exchange transaction asked for another exchange".into(),
     })

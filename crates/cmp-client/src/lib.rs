@@ -6,6 +6,8 @@
 //! finishes with a result. Transports ([`transport`]) are thin loops around it.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
 pub mod checks;
 mod client;
 mod config;

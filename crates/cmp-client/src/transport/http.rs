@@ -164,6 +164,25 @@ impl HttpTransport {
     }
 }
 
+/// A transport with the same URL and settings (timeouts, size limit, TLS, proxy) and a
+/// connection pool of its own.
+///
+/// Unlike cloning a `ureq::Agent`, which shares the agent's pool, each clone keeps its own
+/// connections, so that [`Transport::send`]'s retry on a dead kept-alive connection
+/// (which relies on knowing whether *this* transport left a connection idle) stays exact.
+/// The `tokio` feature's `asynchronous::AsyncHttpTransport` pools clones this way.
+impl Clone for HttpTransport {
+    fn clone(&self) -> Self {
+        Self {
+            agent: ureq::Agent::new_with_config(self.agent.config().clone()),
+            uri: self.uri.clone(),
+            target: self.target.clone(),
+            max_response_size: self.max_response_size,
+            idle_connection: false,
+        }
+    }
+}
+
 impl fmt::Debug for HttpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpTransport")
