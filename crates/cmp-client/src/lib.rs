@@ -12,6 +12,7 @@ pub mod checks;
 mod client;
 mod config;
 mod error;
+pub mod output;
 pub mod transaction;
 pub mod transport;
 

@@ -36,7 +36,7 @@ fn assert_genp_or_error(response: &[u8]) {
 
 #[test]
 fn openssl_mock_server_answers_genm() {
-    let server = MockServer::start_with_fixture_secret();
+    let server = MockServer::mac(&[]);
     let mut transport = http(&server.url());
     let response = transport.send(&genm_request()).expect("response");
     assert_genp_or_error(&response);
@@ -47,7 +47,7 @@ fn openssl_mock_server_answers_repeatedly_on_one_transport() {
     // The mock server announces keep-alive but closes the connection when a transaction
     // ends (a genm/genp exchange is a whole transaction), so this also exercises the
     // retry on a fresh connection.
-    let server = MockServer::start_with_fixture_secret();
+    let server = MockServer::mac(&[]);
     let mut transport = http(&server.url());
     for _ in 0..4 {
         let response = transport.send(&genm_request()).expect("response");
@@ -57,7 +57,7 @@ fn openssl_mock_server_answers_repeatedly_on_one_transport() {
 
 #[test]
 fn recording_against_openssl_then_replaying_gives_the_same_bytes() {
-    let server = MockServer::start_with_fixture_secret();
+    let server = MockServer::mac(&[]);
     let dir = TempDir::new("record-openssl");
     let mut recording = RecordingTransport::new(
         http(&server.url()),

@@ -2,7 +2,6 @@
 //! protection and proof-of-possession, and its answers must verify with our code.
 
 mod common;
-mod openssl_peer;
 
 use std::str::FromStr;
 

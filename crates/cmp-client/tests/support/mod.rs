@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// cmp-proto's fixtures: keys and captured messages.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cmp-proto/tests/fixtures")
+    openssl_peer::fixtures_dir()
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -43,77 +43,9 @@ impl Drop for TempDir {
 }
 
 // ---------------------------------------------------------------------------------
-// OpenSSL's mock server (copied from cmp-proto's tests/openssl_peer).
+// OpenSSL's mock server: the shared one (crates/openssl-peer).
 
-/// A running `openssl cmp -port P` mock server, killed on drop.
-pub struct MockServer {
-    child: Child,
-    pub port: u16,
-}
-
-impl MockServer {
-    /// Starts `openssl cmp -port P` with `args` in `keys`, waiting until it accepts.
-    pub fn start(keys: &Path, args: &[&str]) -> Self {
-        for _attempt in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let mut child = Command::new("openssl")
-                .args(["cmp", "-config", "", "-port", &port.to_string()])
-                .args(args)
-                .current_dir(keys)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("openssl is installed (see README)");
-            // Its "ACCEPT" line is block-buffered on a pipe, so wait for the port to
-            // accept instead (bounded: 5 s).
-            for _ in 0..100 {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self { child, port };
-                }
-                if child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            child.kill().ok();
-            child.wait().ok();
-        }
-        panic!("openssl cmp mock server did not start");
-    }
-
-    /// The mock server with the fixture MAC credentials and `ee.pem` as the certificate
-    /// it hands out.
-    pub fn start_with_fixture_secret() -> Self {
-        let keys = fixtures().join("keys");
-        let secret = std::fs::read_to_string(keys.join("secret.txt")).expect("secret.txt");
-        let secret = format!("pass:{}", secret.trim());
-        Self::start(
-            &keys,
-            &[
-                "-srv_ref",
-                "1234",
-                "-srv_secret",
-                &secret,
-                "-rsp_cert",
-                "ee.pem",
-            ],
-        )
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/pkix/", self.port)
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
+pub use openssl_peer::MockServer;
 
 // ---------------------------------------------------------------------------------
 // Our own HTTP/1.1 server.

@@ -1,12 +1,34 @@
-//! OpenSSL's `openssl cmp -port` mock server, started per test, and a minimal HTTP POST
-//! (RFC 6712) to reach it.
-#![allow(dead_code)]
+//! Test support shared by every crate's tests: OpenSSL's CMP mock server
+//! (`openssl cmp -port`), started per test and killed on drop, a minimal RFC 6712 POST
+//! to reach it, and the paths of the fixture key material that
+//! `crates/cmp-proto/tests/fixtures/capture.sh` made.
+//!
+//! The mock server is the reference peer (cmp-notes): it answers MAC or signature
+//! requests, always hands out `ee.pem`, is single-threaded and handles one transaction
+//! at a time.
+#![forbid(unsafe_code)]
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// `crates/cmp-proto/tests/fixtures`.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cmp-proto/tests/fixtures")
+}
+
+/// The fixture key material (`keys/` under [`fixtures_dir`]).
+pub fn keys_dir() -> PathBuf {
+    fixtures_dir().join("keys")
+}
+
+/// The fixtures' MAC secret (reference `1234`).
+pub fn secret() -> String {
+    std::fs::read_to_string(keys_dir().join("secret.txt")).expect("secret.txt")
+}
 
 /// A running mock server, killed on drop.
 pub struct MockServer {
@@ -15,8 +37,8 @@ pub struct MockServer {
 }
 
 impl MockServer {
-    /// Starts `openssl cmp -port P` with `args`, waiting until it accepts.
-    pub fn start(keys: &Path, args: &[&str]) -> Self {
+    /// Starts `openssl cmp -port P` with `args`, run in `dir`, and waits until it accepts.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
         for _attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -25,7 +47,7 @@ impl MockServer {
             let mut child = Command::new("openssl")
                 .args(["cmp", "-config", "", "-port", &port.to_string()])
                 .args(args)
-                .current_dir(keys)
+                .current_dir(dir)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -47,7 +69,42 @@ impl MockServer {
         panic!("openssl cmp mock server did not start");
     }
 
-    /// POSTs a DER PKIMessage to `/pkix/` and returns the response body.
+    /// A MAC-protecting server (reference 1234, the fixture secret) handing out ee.pem
+    /// with root.pem in caPubs and extraCerts, plus `extra` options.
+    pub fn mac(extra: &[&str]) -> Self {
+        let secret = format!("pass:{}", secret());
+        let mut args = vec!["-srv_ref", "1234", "-srv_secret", &secret];
+        args.extend(HANDS_OUT);
+        args.extend(extra);
+        Self::start(&keys_dir(), &args)
+    }
+
+    /// A signature-protecting server (server.pem) trusting root.pem, handing out ee.pem,
+    /// plus `extra` options. One client signer per instance: the mock server misbehaves
+    /// when signers alternate (cmp-notes).
+    pub fn sig(extra: &[&str]) -> Self {
+        let mut args = vec![
+            "-srv_cert",
+            "server.pem",
+            "-srv_key",
+            "server.key",
+            "-srv_trusted",
+            "root.pem",
+        ];
+        args.extend(HANDS_OUT);
+        args.extend(extra);
+        Self::start(&keys_dir(), &args)
+    }
+
+    /// The URL its clients use.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/pkix/", self.port)
+    }
+
+    /// POSTs a DER PKIMessage to `/pkix/` (RFC 6712) and returns the response body.
+    ///
+    /// The mock server answers with keep-alive even to HTTP/1.0, so exactly
+    /// Content-Length bytes are read rather than to the end of the stream.
     pub fn post(&self, request: &[u8]) -> Vec<u8> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         stream
@@ -60,8 +117,6 @@ impl MockServer {
         let mut buf = head.into_bytes();
         buf.extend_from_slice(request);
         stream.write_all(&buf).expect("send");
-        // The mock server answers with keep-alive even to HTTP/1.0, so read exactly
-        // Content-Length bytes rather than to the end of the stream.
         let mut reader = BufReader::new(stream);
         let mut status = String::new();
         reader.read_line(&mut status).expect("status line");
@@ -88,6 +143,15 @@ impl MockServer {
         body
     }
 }
+
+const HANDS_OUT: [&str; 6] = [
+    "-rsp_cert",
+    "ee.pem",
+    "-rsp_capubs",
+    "root.pem",
+    "-rsp_extracerts",
+    "root.pem",
+];
 
 impl Drop for MockServer {
     fn drop(&mut self) {
