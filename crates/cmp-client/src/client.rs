@@ -108,7 +108,7 @@ impl<T: Transport> Client<T> {
     fn info(
         &mut self,
         request: Vec<InfoTypeAndValue>,
-        wanted: cmp_proto::der::asn1::ObjectIdentifier,
+        wanted: der::asn1::ObjectIdentifier,
         name: &'static str,
     ) -> Result<InfoTypeAndValue> {
         self.general_message(request)?
@@ -164,9 +164,7 @@ impl<T: Transport> Client<T> {
     }
 
     /// The key types the CA accepts for signing keys (signKeyPairTypes, RFC 4210 §5.3.19.2).
-    pub fn sign_key_pair_types(
-        &mut self,
-    ) -> Result<Vec<cmp_proto::spki::AlgorithmIdentifierOwned>> {
+    pub fn sign_key_pair_types(&mut self) -> Result<Vec<spki::AlgorithmIdentifierOwned>> {
         let itav = self.info(
             vec![InfoTypeAndValue::request(oid::IT_SIGN_KEY_PAIR_TYPES)],
             oid::IT_SIGN_KEY_PAIR_TYPES,
@@ -182,7 +180,7 @@ impl<T: Transport> Client<T> {
     pub fn crls(
         &mut self,
         status: &[cmp_proto::CrlStatus],
-    ) -> Result<Vec<cmp_proto::x509_cert::crl::CertificateList>> {
+    ) -> Result<Vec<x509_cert::crl::CertificateList>> {
         let request = vec![InfoTypeAndValue::crl_status_list(status).map_err(crate::Error::Build)?];
         let itav = self.info(request, oid::IT_CRLS, "crls")?;
         Ok(itav

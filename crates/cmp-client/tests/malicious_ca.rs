@@ -171,7 +171,7 @@ fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8> {
             let mut params = PbmParameter::from_algorithm(alg).expect("params");
             params.iteration_count = 1_000_000_000;
             let der = params.to_der().expect("params der");
-            alg.parameters = Some(cmp_proto::der::asn1::Any::from_der(&der).expect("any"));
+            alg.parameters = Some(der::asn1::Any::from_der(&der).expect("any"));
         }
         _ => {}
     }

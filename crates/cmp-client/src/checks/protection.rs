@@ -270,7 +270,7 @@ mod tests {
     fn rejects_signer_whose_key_id_is_not_the_sender_kid() {
         let mut msg = received("sig/ir/ip.der");
         msg.message.header.sender_kid =
-            Some(cmp_proto::der::asn1::OctetString::new(vec![1, 2, 3]).expect("octets"));
+            Some(der::asn1::OctetString::new(vec![1, 2, 3]).expect("octets"));
         let err =
             check_protection(&msg, &sig_trust(), &ResponsePolicy::default(), now()).unwrap_err();
         assert!(matches!(err, Error::SignerKidMismatch), "{err}");
