@@ -425,7 +425,8 @@ impl Drop for PendingKey {
 }
 
 /// Creates a new file readable by its owner only.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+/// Creates a new file readable by its owner only (mode 0600 on Unix).
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -513,6 +514,14 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// The certificates of --trusted (none when it is not given).
+    pub fn trusted_certs(&self) -> Result<Vec<Certificate>, Failure> {
+        match &self.trusted {
+            Some(path) => read_certs(path, "--trusted"),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Takes option `name` if it is a shared one; `false` if it is not.
     pub fn accept(&mut self, name: &str, p: &mut ArgParser) -> Result<bool, Failure> {
         match name {

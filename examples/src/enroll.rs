@@ -21,11 +21,18 @@ use cmp_proto::x509_cert::name::Name;
 use cmp_proto::x509_cert::request::CertReq;
 use cmp_proto::x509_cert::time::Time;
 
+use std::io::Write as _;
+
+use cmp_client::output;
+use cmp_proto::x509_cert::ext::pkix::BasicConstraints;
+use zeroize::Zeroizing;
+
 use crate::Failure;
 use crate::client_options::{
     ArgParser, ClientOptions, PendingKey, cert_summary, certs_pem, check_output, client_failure,
-    once, parse_dn, print_line, read_cert, read_file, read_key, write_output,
+    once, parse_dn, print_line, private_file, read_cert, read_file, read_key, write_output,
 };
+use crate::secret_source::SecretSource;
 
 /// The enrollment message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +90,12 @@ pub struct Outputs {
     pub cacertsout: Option<PathBuf>,
     /// The new private key.
     pub keyout: Option<PathBuf>,
+    /// PKCS#12 keystore: key, certificate and chain.
+    pub p12out: Option<PathBuf>,
+    /// PKCS#12 truststore: every CA certificate.
+    pub p12_truststore_out: Option<PathBuf>,
+    /// The PKCS#12 password; generated (and written to FILE.pass) when absent.
+    pub p12_password: Option<SecretSource>,
 }
 
 impl Outputs {
@@ -91,8 +104,60 @@ impl Outputs {
         check_output(self.certout.as_deref(), "--certout")?;
         check_output(self.chainout.as_deref(), "--chainout")?;
         check_output(self.cacertsout.as_deref(), "--cacertsout")?;
-        check_output(self.keyout.as_deref(), "--keyout")
+        check_output(self.keyout.as_deref(), "--keyout")?;
+        check_output(self.p12out.as_deref(), "--p12out")?;
+        check_output(self.p12_truststore_out.as_deref(), "--p12-truststore-out")?;
+        if let Some(source) = &self.p12_password {
+            load_password(source)?;
+        }
+        Ok(())
     }
+
+    fn wants_p12(&self) -> bool {
+        self.p12out.is_some() || self.p12_truststore_out.is_some()
+    }
+}
+
+/// The PKCS#12 password from its source; it must be UTF-8.
+fn load_password(source: &SecretSource) -> Result<Zeroizing<String>, Failure> {
+    let secret = source
+        .load()
+        .map_err(|e| Failure::input(format!("--p12-password: {e}")))?;
+    let text = std::str::from_utf8(secret.expose()).map_err(|_| {
+        Failure::input(format!(
+            "--p12-password: the password from {source} is not UTF-8"
+        ))
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Writes `bytes` to `path` readable by its owner only, through a temporary file renamed
+/// into place (an existing file is replaced).
+fn write_private(path: &Path, option: &str, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| {
+        Failure::input(format!("{option} {}: cannot write: {e}", path.display()))
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{option} {}: not a file name", path.display())))?;
+    let mut temp_name = OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".tmp{}", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let result = private_file(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        std::fs::remove_file(&temp).ok();
+    }
+    result.map_err(fail)
+}
+
+fn is_ca(cert: &Certificate) -> bool {
+    matches!(
+        cert.tbs_certificate().get_extension::<BasicConstraints>(),
+        Ok(Some((_, bc))) if bc.ca
+    )
 }
 
 /// The options `enroll` and `update` share besides the client options.
@@ -135,6 +200,16 @@ impl CertOptions {
             "--chainout" => once(&mut self.outputs.chainout, name, p.path(name)?)?,
             "--cacertsout" => once(&mut self.outputs.cacertsout, name, p.path(name)?)?,
             "--keyout" => once(&mut self.outputs.keyout, name, p.path(name)?)?,
+            "--p12out" => once(&mut self.outputs.p12out, name, p.path(name)?)?,
+            "--p12-truststore-out" => {
+                once(&mut self.outputs.p12_truststore_out, name, p.path(name)?)?;
+            }
+            "--p12-password" => {
+                let text = p.string(name)?;
+                let source = SecretSource::parse(&text)
+                    .map_err(|e| Failure::usage(format!("{name}: {e}")))?;
+                once(&mut self.outputs.p12_password, name, source)?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -152,9 +227,17 @@ impl CertOptions {
                 "missing --certout FILE for the new certificate",
             ));
         }
-        if self.new_key.generates() && self.outputs.keyout.is_none() {
+        if self.outputs.p12_password.is_some() && !self.outputs.wants_p12() {
             return Err(Failure::usage(
-                "the new key is generated: give --keyout FILE to keep it (or --newkey FILE to use an existing key)",
+                "--p12-password is for --p12out or --p12-truststore-out",
+            ));
+        }
+        if self.new_key.generates()
+            && self.outputs.keyout.is_none()
+            && self.outputs.p12out.is_none()
+        {
+            return Err(Failure::usage(
+                "the new key is generated: give --keyout FILE or --p12out FILE to keep it (or --newkey FILE to use an existing key)",
             ));
         }
         Ok(())
@@ -252,6 +335,8 @@ pub fn finish(
     enrolled: &Enrolled,
     outputs: &Outputs,
     key: Option<(PendingKey, &Path)>,
+    new_key: Option<&SigningKey>,
+    trusted: &[Certificate],
 ) -> Result<(), Failure> {
     let cert = &enrolled.certificate;
     let mut written = Vec::new();
@@ -289,6 +374,9 @@ pub fn finish(
             path.display()
         ));
     }
+    if outputs.wants_p12() {
+        written.extend(write_p12(enrolled, outputs, new_key, trusted)?);
+    }
     if enrolled.granted_with_mods {
         eprintln!(
             "cmpv2: note: the CA granted the request with modifications: compare the certificate with what was asked"
@@ -304,6 +392,81 @@ pub fn finish(
         cert_summary(cert),
         written.join(", ")
     ))
+}
+
+/// Writes the PKCS#12 outputs (and the generated password); what was written.
+fn write_p12(
+    enrolled: &Enrolled,
+    outputs: &Outputs,
+    new_key: Option<&SigningKey>,
+    trusted: &[Certificate],
+) -> Result<Vec<String>, Failure> {
+    let cert = &enrolled.certificate;
+    let mut written = Vec::new();
+    let password = match &outputs.p12_password {
+        Some(source) => load_password(source)?,
+        None => {
+            let password = output::generate_password()
+                .map_err(|e| Failure::input(format!("cannot generate a PKCS#12 password: {e}")))?;
+            let first = outputs
+                .p12out
+                .as_ref()
+                .or(outputs.p12_truststore_out.as_ref())
+                .expect("called only with a PKCS#12 output");
+            let mut pass_path = first.clone().into_os_string();
+            pass_path.push(".pass");
+            let pass_path = PathBuf::from(pass_path);
+            let mut contents = Zeroizing::new(password.as_bytes().to_vec());
+            contents.push(b'\n');
+            write_private(&pass_path, "--p12-password", &contents)?;
+            written.push(format!(
+                "generated PKCS#12 password → {}",
+                pass_path.display()
+            ));
+            password
+        }
+    };
+    let p12_failure =
+        |option: &str, e: output::OutputError| Failure::input(format!("{option}: {e}"));
+    if let Some(path) = &outputs.p12out {
+        let key = new_key.ok_or_else(|| Failure::usage("--p12out needs the new private key"))?;
+        let chain: Vec<Certificate> = enrolled
+            .extra_certs
+            .iter()
+            .filter(|c| *c != cert)
+            .cloned()
+            .collect();
+        let p12 = output::keystore_p12(key, cert, &chain, &password, &output::friendly_name(cert))
+            .map_err(|e| p12_failure("--p12out", e))?;
+        write_private(path, "--p12out", &p12)?;
+        written.push(format!("PKCS#12 keystore → {}", path.display()));
+    }
+    if let Some(path) = &outputs.p12_truststore_out {
+        let mut cas: Vec<Certificate> = enrolled.ca_pubs.clone();
+        cas.extend(
+            enrolled
+                .extra_certs
+                .iter()
+                .filter(|c| *c != cert && is_ca(c))
+                .cloned(),
+        );
+        cas.extend(trusted.iter().cloned());
+        let mut unique: Vec<Certificate> = Vec::new();
+        for ca in cas {
+            if !unique.contains(&ca) {
+                unique.push(ca);
+            }
+        }
+        let p12 = output::truststore_p12(&unique, &password)
+            .map_err(|e| p12_failure("--p12-truststore-out", e))?;
+        write_private(path, "--p12-truststore-out", &p12)?;
+        written.push(format!(
+            "PKCS#12 truststore ({}) → {}",
+            unique.len(),
+            path.display()
+        ));
+    }
+    Ok(written)
 }
 
 /// What `enroll` was asked to do.
@@ -365,9 +528,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
             || !t.sans.is_empty()
             || t.days.is_some()
             || cert.outputs.keyout.is_some()
+            || cert.outputs.p12out.is_some()
         {
             return Err(Failure::usage(
-                "with --cmd p10cr the CSR carries key, subject and extensions: --newkey, --newkey-type, --keyout, --subject, --san and --days do not apply",
+                "with --cmd p10cr the CSR carries key, subject and extensions: --newkey, --newkey-type, --keyout, --p12out, --subject, --san and --days do not apply",
             ));
         }
         if cert.outputs.certout.is_none() {
@@ -444,9 +608,21 @@ pub fn run(options: Options) -> Result<(), Failure> {
         (Some(key), Some(path)) => Some((PendingKey::write(key, path)?, path.as_path())),
         _ => None,
     };
+    let trusted = if cert.outputs.p12_truststore_out.is_some() {
+        client.trusted_certs()?
+    } else {
+        Vec::new()
+    };
     let mut client = client.connect(None)?;
     let enrolled = client.enroll(request).map_err(|e| client_failure(&e))?;
-    finish("enrolled", &enrolled, &cert.outputs, pending)
+    finish(
+        "enrolled",
+        &enrolled,
+        &cert.outputs,
+        pending,
+        key.as_ref(),
+        &trusted,
+    )
 }
 
 #[cfg(test)]
@@ -504,6 +680,36 @@ mod tests {
         );
         assert!(with(&["--certout", "c", "--newkey", "k.pem"]).is_ok());
         assert!(with(&["--keyout", "k"]).is_err(), "no --certout");
+        assert!(
+            with(&["--certout", "c", "--p12out", "k.p12"]).is_ok(),
+            "key kept in the p12"
+        );
+        assert!(
+            with(&[
+                "--certout",
+                "c",
+                "--newkey",
+                "k",
+                "--p12-password",
+                "pass:x"
+            ])
+            .is_err(),
+            "--p12-password without a PKCS#12 output"
+        );
+        assert!(
+            with(&[
+                "--certout",
+                "c",
+                "--newkey",
+                "k",
+                "--p12-password",
+                "x",
+                "--p12out",
+                "p"
+            ])
+            .is_err(),
+            "password source without prefix"
+        );
         assert!(with(&["--certout", "c", "--newkey", "k", "--newkey-type", "p384"]).is_err());
         assert!(
             with(&["--cmd", "p10cr", "--certout", "c"]).is_err(),

@@ -42,7 +42,8 @@ cmpv2 enroll: request a new certificate (ir, cr or p10cr) and confirm it.
   --cmd ir|cr|p10cr     Message type (default ir). p10cr needs --csr.
   --newkey FILE         The key to certify (PEM: PKCS#8, SEC1 or PKCS#1).
   --newkey-type TYPE    Generate the key: p256 (default), p384, rsa2048, rsa3072,
-                        rsa4096 or ed25519. A generated key needs --keyout.
+                        rsa4096 or ed25519. A generated key needs --keyout
+                        or --p12out.
   --subject DN          Subject, /CN=x/O=y (OpenSSL style) or CN=x,O=y (RFC 4514).
                         Default: the subject of --cert.
   --san VALUE           subjectAltName, repeatable: a DNS name, an IP address, an
@@ -54,6 +55,12 @@ cmpv2 enroll: request a new certificate (ir, cr or p10cr) and confirm it.
   --chainout FILE       Write extraCerts of the response except the new certificate.
   --cacertsout FILE     Write caPubs (CA certificates the CA suggests trusting).
   --keyout FILE         Write the new private key (PKCS#8 PEM, mode 0600).
+  --p12out FILE         Write a PKCS#12 keystore: key, certificate and chain.
+  --p12-truststore-out FILE
+                        Write a PKCS#12 truststore: every CA certificate (caPubs,
+                        CAs in extraCerts, --trusted), each its own entry.
+  --p12-password SRC    PKCS#12 password: pass:TEXT, env:VAR or file:PATH. Default:
+                        generated and written to FILE.pass (mode 0600).
 ";
 
 const HELP_UPDATE: &str = "\
@@ -63,7 +70,8 @@ cmpv2 update: key update (kur) of a certificate, signed with it and its key.
   --key FILE            The private key of --oldcert: signs the kur unless --secret
                         is given (with --cert, that certificate signs instead).
   --newkey, --newkey-type, --subject, --san, --days, --certout, --chainout,
-  --cacertsout, --keyout   As for enroll.
+  --cacertsout, --keyout, --p12out, --p12-truststore-out, --p12-password
+                        As for enroll.
 ";
 
 const HELP_REVOKE: &str = "\

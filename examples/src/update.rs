@@ -85,11 +85,23 @@ pub fn run(options: Options) -> Result<(), Failure> {
         Some(path) => Some((PendingKey::write(&key, path)?, path.as_path())),
         None => None,
     };
+    let trusted = if cert.outputs.p12_truststore_out.is_some() {
+        client.trusted_certs()?
+    } else {
+        Vec::new()
+    };
     let mut client = client.connect(Some(&old))?;
     let enrolled = client
         .enroll(EnrollmentRequest::Kur(msg))
         .map_err(|e| client_failure(&e))?;
-    finish("updated", &enrolled, &cert.outputs, pending)
+    finish(
+        "updated",
+        &enrolled,
+        &cert.outputs,
+        pending,
+        Some(&key),
+        &trusted,
+    )
 }
 
 #[cfg(test)]

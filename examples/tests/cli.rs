@@ -607,3 +607,125 @@ fn help_lists_the_client_commands_and_exit_codes() {
         assert!(text.contains(needle), "{needle}");
     }
 }
+
+/// `openssl pkcs12 -in FILE -passin PASS EXTRA...`: (success, stdout).
+fn openssl_pkcs12(file: &str, passin: &str, extra: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(["pkcs12", "-in", file, "-passin", passin])
+        .args(extra)
+        .output()
+        .expect("openssl runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn enroll_writes_pkcs12_keystore_and_truststore_with_a_generated_password() {
+    let server = MockServer::mac(&[]);
+    let dir = TempDir::new("p12");
+    let (certout, ks, ts) = (dir.file("cert.pem"), dir.file("ks.p12"), dir.file("ts.p12"));
+    let ee_key = key_path("ee.key");
+    let out = run(
+        "enroll",
+        &mac_args(&server),
+        &[
+            "--newkey",
+            &ee_key,
+            "--subject",
+            "/CN=CMP End Entity",
+            "--certout",
+            &certout,
+            "--p12out",
+            &ks,
+            "--p12-truststore-out",
+            &ts,
+        ],
+    );
+    assert_ok(&out);
+    let pass_file = format!("{ks}.pass");
+    let password = std::fs::read_to_string(&pass_file).expect("generated password");
+    let password = password.trim_end();
+    assert_eq!(password.len(), 24);
+    let line = stdout(&out);
+    assert!(
+        !line.contains(password),
+        "the password is not printed: {line}"
+    );
+    assert!(
+        line.contains(&format!("generated PKCS#12 password → {pass_file}")),
+        "{line}"
+    );
+    assert!(line.contains(&format!("PKCS#12 keystore → {ks}")), "{line}");
+    assert!(
+        line.contains(&format!("PKCS#12 truststore (1) → {ts}")),
+        "{line}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in [&pass_file, &ks, &ts] {
+            let mode = std::fs::metadata(file).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+    let passin = format!("file:{pass_file}");
+    assert!(openssl_pkcs12(&ks, &passin, &["-noout"]).0, "keystore MAC");
+    assert!(
+        !openssl_pkcs12(&ks, "pass:wrong", &["-noout"]).0,
+        "wrong password"
+    );
+    let (ok, keys) = openssl_pkcs12(&ks, &passin, &["-nocerts", "-nodes"]);
+    assert!(ok);
+    let key = SigningKey::from_pem(
+        keys.get(keys.find("-----BEGIN PRIVATE KEY-----").expect("a key")..)
+            .expect("slice"),
+    )
+    .expect("PKCS#8 key");
+    assert_eq!(
+        key.public_key_info().expect("spki"),
+        openssl_mock::key("ee.key").public_key_info().expect("spki")
+    );
+    let (ok, certs) = openssl_pkcs12(&ks, &passin, &["-nokeys"]);
+    assert!(ok);
+    assert_eq!(certs.matches("BEGIN CERTIFICATE").count(), 2, "{certs}");
+    assert!(certs.contains("friendlyName: CMP End Entity"), "{certs}");
+    let (ok, trust) = openssl_pkcs12(&ts, &passin, &["-nodes"]);
+    assert!(ok);
+    assert_eq!(trust.matches("BEGIN CERTIFICATE").count(), 1, "{trust}");
+    assert!(
+        trust.contains("friendlyName: CMP Fixture Root CA"),
+        "{trust}"
+    );
+    assert!(!trust.contains("PRIVATE KEY"), "{trust}");
+    assert_eq!(dir.names(), ["cert.pem", "ks.p12", "ks.p12.pass", "ts.p12"]);
+}
+
+#[test]
+fn enroll_pkcs12_with_a_given_password_writes_no_password_file() {
+    let server = MockServer::mac(&[]);
+    let dir = TempDir::new("p12-pass");
+    let (certout, ks) = (dir.file("cert.pem"), dir.file("ks.p12"));
+    let ee_key = key_path("ee.key");
+    let out = run(
+        "enroll",
+        &mac_args(&server),
+        &[
+            "--newkey",
+            &ee_key,
+            "--subject",
+            "/CN=CMP End Entity",
+            "--certout",
+            &certout,
+            "--p12out",
+            &ks,
+            "--p12-password",
+            "pass:given-Password-1",
+        ],
+    );
+    assert_ok(&out);
+    assert!(!stdout(&out).contains("given-Password-1"));
+    assert!(openssl_pkcs12(&ks, "pass:given-Password-1", &["-noout"]).0);
+    assert_eq!(dir.names(), ["cert.pem", "ks.p12"]);
+}

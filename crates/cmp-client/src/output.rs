@@ -447,6 +447,11 @@ fn dedup(certs: &[Certificate]) -> Result<Vec<Certificate>> {
     Ok(out)
 }
 
+/// A friendly name for `cert`: its subject's CN, or the whole subject when it has none.
+pub fn friendly_name(cert: &Certificate) -> String {
+    display_name(cert)
+}
+
 /// The subject's CN, or the whole subject when it has none.
 fn display_name(cert: &Certificate) -> String {
     let subject = cert.tbs_certificate().subject();
