@@ -323,21 +323,7 @@ fn crl_reason(exts: Option<&Extensions>) -> Option<String> {
         Ok(reason) => reason,
         Err(_) => return Some("(malformed)".to_owned()),
     };
-    Some(
-        match reason {
-            CrlReason::Unspecified => "unspecified",
-            CrlReason::KeyCompromise => "keyCompromise",
-            CrlReason::CaCompromise => "cACompromise",
-            CrlReason::AffiliationChanged => "affiliationChanged",
-            CrlReason::Superseded => "superseded",
-            CrlReason::CessationOfOperation => "cessationOfOperation",
-            CrlReason::CertificateHold => "certificateHold",
-            CrlReason::RemoveFromCRL => "removeFromCRL",
-            CrlReason::PrivilegeWithdrawn => "privilegeWithdrawn",
-            CrlReason::AaCompromise => "aACompromise",
-        }
-        .to_owned(),
-    )
+    Some(crate::revoke::reason_name(reason).to_owned())
 }
 
 /// The proof-of-possession kind, with its algorithm or method.

@@ -41,7 +41,7 @@ fn crl_reason(code: i32) -> Result<Option<CrlReason>, Failure> {
 }
 
 /// The RFC 5280 name of a reason.
-fn reason_name(reason: CrlReason) -> &'static str {
+pub(crate) fn reason_name(reason: CrlReason) -> &'static str {
     match reason {
         CrlReason::Unspecified => "unspecified",
         CrlReason::KeyCompromise => "keyCompromise",

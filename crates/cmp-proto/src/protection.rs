@@ -280,6 +280,25 @@ pub(crate) fn algorithm_with_params(
     })
 }
 
+/// `value` is within `min..=max`, reported as `what` otherwise.
+fn check_iterations(what: &'static str, value: u64, min: u32, max: u32) -> Result<()> {
+    if value > u64::from(max) {
+        return Err(Error::LimitExceeded {
+            what,
+            value,
+            limit: u64::from(max),
+        });
+    }
+    if value < u64::from(min) {
+        return Err(Error::BelowMinimum {
+            what,
+            value,
+            minimum: u64::from(min),
+        });
+    }
+    Ok(())
+}
+
 fn check_salt(salt: &[u8], limits: &Limits) -> Result<()> {
     if salt.len() > limits.max_salt_len {
         return Err(Error::LimitExceeded {

@@ -96,20 +96,12 @@ pub fn compute(
         .ok_or_else(|| Error::unsupported("PBM MAC", &params.mac.oid))?;
     super::check_salt(params.salt.as_bytes(), limits)?;
     let iterations = params.iteration_count;
-    if iterations > u64::from(limits.max_pbm_iterations) {
-        return Err(Error::LimitExceeded {
-            what: "PBM iteration count",
-            value: iterations,
-            limit: u64::from(limits.max_pbm_iterations),
-        });
-    }
-    if iterations < u64::from(limits.min_pbm_iterations) {
-        return Err(Error::BelowMinimum {
-            what: "PBM iteration count",
-            value: iterations,
-            minimum: u64::from(limits.min_pbm_iterations),
-        });
-    }
+    super::check_iterations(
+        "PBM iteration count",
+        iterations,
+        limits.min_pbm_iterations,
+        limits.max_pbm_iterations,
+    )?;
     let mut input = Zeroizing::new(Vec::with_capacity(
         secret.len() + params.salt.len().try_into().unwrap_or(0),
     ));

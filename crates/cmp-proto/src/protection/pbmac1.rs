@@ -125,20 +125,12 @@ pub fn compute(
         .ok_or_else(|| Error::unsupported("PBMAC1 MAC", &params.message_auth_scheme.oid))?;
     super::check_salt(kdf.salt.as_bytes(), limits)?;
     let iterations = kdf.iteration_count;
-    if iterations > u64::from(limits.max_pbkdf2_iterations) {
-        return Err(Error::LimitExceeded {
-            what: "PBKDF2 iteration count",
-            value: iterations,
-            limit: u64::from(limits.max_pbkdf2_iterations),
-        });
-    }
-    if iterations < u64::from(limits.min_pbkdf2_iterations) {
-        return Err(Error::BelowMinimum {
-            what: "PBKDF2 iteration count",
-            value: iterations,
-            minimum: u64::from(limits.min_pbkdf2_iterations),
-        });
-    }
+    super::check_iterations(
+        "PBKDF2 iteration count",
+        iterations,
+        limits.min_pbkdf2_iterations,
+        limits.max_pbkdf2_iterations,
+    )?;
     let key_len = kdf.key_length.unwrap_or(mac.output_len() as u64);
     if key_len > limits.max_derived_key_len as u64 {
         return Err(Error::LimitExceeded {
