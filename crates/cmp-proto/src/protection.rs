@@ -9,6 +9,7 @@ mod hash;
 mod pbm;
 mod pbmac1;
 mod pop;
+mod ring_ecdsa;
 mod secret;
 mod signature;
 
@@ -73,6 +74,61 @@ pub enum MacAlgorithm {
 impl Default for MacAlgorithm {
     fn default() -> Self {
         Self::PasswordBasedMac(PbmSettings::default())
+    }
+}
+
+impl MacAlgorithm {
+    /// The algorithm and parameters of a received MAC protectionAlg, so that an answer
+    /// is protected the same way (RFC 4210 §5.1.3.1); the salt is fresh per message.
+    ///
+    /// Iteration counts are bounded by `limits` as on receipt: a peer cannot make us
+    /// compute more for our answer than we agreed to compute for its request.
+    pub fn like(alg: &AlgorithmIdentifierOwned, limits: &Limits) -> Result<Self> {
+        let unsupported_hash =
+            |what: &'static str, oid: &const_oid::ObjectIdentifier| Error::unsupported(what, oid);
+        match alg.oid {
+            oid::PASSWORD_BASED_MAC => {
+                let p = PbmParameter::from_algorithm(alg)?;
+                check_iterations(
+                    "PBM iteration count",
+                    p.iteration_count,
+                    limits.min_pbm_iterations,
+                    limits.max_pbm_iterations,
+                )?;
+                Ok(Self::PasswordBasedMac(PbmSettings {
+                    owf: HashAlg::from_digest_oid(&p.owf.oid)
+                        .ok_or_else(|| unsupported_hash("PBM OWF", &p.owf.oid))?,
+                    iterations: u32::try_from(p.iteration_count).unwrap_or(u32::MAX),
+                    mac: HashAlg::from_hmac_oid(&p.mac.oid)
+                        .ok_or_else(|| unsupported_hash("PBM MAC", &p.mac.oid))?,
+                    salt_len: 16,
+                }))
+            }
+            oid::PBMAC1 => {
+                let p: Pbmac1Params = params(alg, "PBMAC1")?;
+                let kdf: Pbkdf2Params = params(&p.key_derivation_func, "PBKDF2")?;
+                check_iterations(
+                    "PBKDF2 iteration count",
+                    kdf.iteration_count,
+                    limits.min_pbkdf2_iterations,
+                    limits.max_pbkdf2_iterations,
+                )?;
+                let prf = match &kdf.prf {
+                    None => HashAlg::Sha1,
+                    Some(prf) => HashAlg::from_hmac_oid(&prf.oid)
+                        .ok_or_else(|| unsupported_hash("PBKDF2 PRF", &prf.oid))?,
+                };
+                Ok(Self::Pbmac1(Pbmac1Settings {
+                    prf,
+                    iterations: u32::try_from(kdf.iteration_count).unwrap_or(u32::MAX),
+                    mac: HashAlg::from_hmac_oid(&p.message_auth_scheme.oid).ok_or_else(|| {
+                        unsupported_hash("PBMAC1 MAC", &p.message_auth_scheme.oid)
+                    })?,
+                    salt_len: 16,
+                }))
+            }
+            other => Err(Error::unsupported("MAC protection", &other)),
+        }
     }
 }
 

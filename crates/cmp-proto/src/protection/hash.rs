@@ -3,6 +3,7 @@
 use hmac::{KeyInit, Mac};
 use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::oid;
@@ -97,6 +98,30 @@ impl HashAlg {
             Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
             Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
             Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+
+    /// The hash of `input`, hashed again until `iterations` rounds in all: the OWF chain
+    /// of PasswordBasedMac (RFC 4211 §4.4). Rounds work in place, with no allocation
+    /// each; the intermediate values are wiped.
+    pub fn iterate(self, input: &[u8], iterations: u64) -> Zeroizing<Vec<u8>> {
+        fn run<D: Digest>(input: &[u8], iterations: u64) -> Zeroizing<Vec<u8>> {
+            let mut value = D::digest(input);
+            for _ in 1..iterations {
+                let next = D::digest(&value);
+                value.as_mut_slice().zeroize();
+                value = next;
+            }
+            let result = Zeroizing::new(value.to_vec());
+            value.as_mut_slice().zeroize();
+            result
+        }
+        match self {
+            Self::Sha1 => run::<sha1::Sha1>(input, iterations),
+            Self::Sha224 => run::<sha2::Sha224>(input, iterations),
+            Self::Sha256 => run::<sha2::Sha256>(input, iterations),
+            Self::Sha384 => run::<sha2::Sha384>(input, iterations),
+            Self::Sha512 => run::<sha2::Sha512>(input, iterations),
         }
     }
 

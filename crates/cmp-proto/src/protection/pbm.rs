@@ -107,10 +107,7 @@ pub fn compute(
     ));
     input.extend_from_slice(secret);
     input.extend_from_slice(params.salt.as_bytes());
-    let mut key = Zeroizing::new(owf.digest(&input));
-    for _ in 1..iterations {
-        key = Zeroizing::new(owf.digest(&key));
-    }
+    let key = owf.iterate(&input, iterations);
     Ok(mac.hmac(&key, data))
 }
 

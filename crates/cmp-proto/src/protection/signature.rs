@@ -214,12 +214,26 @@ impl SigningKey {
         };
         Ok(match self {
             Self::P256(k) => {
-                let sig: p256::ecdsa::Signature = k.try_sign(data).map_err(signing)?;
-                sig.to_der().to_vec()
+                let scalar = Zeroizing::new(k.to_bytes());
+                let point = k.verifying_key().to_sec1_point(false);
+                match super::ring_ecdsa::sign(oid::SECP256R1, &scalar, point.as_bytes(), data) {
+                    Some(sig) => sig,
+                    None => {
+                        let sig: p256::ecdsa::Signature = k.try_sign(data).map_err(signing)?;
+                        sig.to_der().to_vec()
+                    }
+                }
             }
             Self::P384(k) => {
-                let sig: p384::ecdsa::Signature = k.try_sign(data).map_err(signing)?;
-                sig.to_der().to_vec()
+                let scalar = Zeroizing::new(k.to_bytes());
+                let point = k.verifying_key().to_sec1_point(false);
+                match super::ring_ecdsa::sign(oid::SECP384R1, &scalar, point.as_bytes(), data) {
+                    Some(sig) => sig,
+                    None => {
+                        let sig: p384::ecdsa::Signature = k.try_sign(data).map_err(signing)?;
+                        sig.to_der().to_vec()
+                    }
+                }
             }
             Self::Rsa { key, pss: false } => {
                 let k = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.as_ref().clone());
@@ -355,8 +369,16 @@ pub fn verify(
             }
             let hash = HashAlg::of_signature_algorithm(alg)?
                 .ok_or_else(|| Error::unsupported("signature", &alg.oid))?;
-            let digest = hash.digest(data);
             let curve = named_curve(&signer.algorithm)?;
+            let point = signer.subject_public_key.raw_bytes();
+            if let Some(valid) = super::ring_ecdsa::verify(curve, alg.oid, point, data, signature) {
+                return if valid {
+                    Ok(())
+                } else {
+                    Err(Error::ProtectionInvalid { kind: "signature" })
+                };
+            }
+            let digest = hash.digest(data);
             match curve {
                 oid::SECP256R1 => {
                     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(

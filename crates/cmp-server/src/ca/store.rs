@@ -1,0 +1,196 @@
+//! The test CA's state in a directory: keys and certificates as PEM, and append-only
+//! logs of issued and revoked serial numbers, so a restart keeps its CRL.
+//!
+//! ```text
+//! root.pem root.key issuing.pem issuing.key server.pem server.key   (keys mode 0600)
+//! ca.pem        issuing CA, root, and the CMP server's protection certificate
+//! issued.log    <serial hex> <notAfter, Unix seconds>
+//! revoked.log   <serial hex> <revocation time, Unix seconds> <CRLReason or ->
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use cmp_proto::protection::SigningKey;
+use der::EncodePem;
+use der::pem::LineEnding;
+use x509_cert::Certificate;
+
+use super::{Registry, TestCaError};
+
+/// A key and its certificate.
+pub(crate) struct Identity {
+    pub key: SigningKey,
+    pub cert: Certificate,
+}
+
+/// The three identities of the test CA.
+pub(crate) struct Identities {
+    pub root: Identity,
+    pub issuing: Identity,
+    pub server: Identity,
+}
+
+const NAMES: [&str; 3] = ["root", "issuing", "server"];
+
+/// The open logs of a CA kept in a directory.
+pub(crate) struct Store {
+    dir: PathBuf,
+    issued: Mutex<File>,
+    revoked: Mutex<File>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestCaError + '_ {
+    move |source| TestCaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn corrupt(path: &Path, line: usize, reason: impl Into<String>) -> TestCaError {
+    TestCaError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        reason: reason.into(),
+    }
+}
+
+fn append(path: &Path) -> Result<File, TestCaError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<(), TestCaError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(io(path))
+}
+
+impl Store {
+    /// Loads the identities kept in `dir`, or `None` when it holds none yet.
+    pub fn load(dir: &Path) -> Result<Option<Identities>, TestCaError> {
+        if !dir.join("root.pem").exists() {
+            return Ok(None);
+        }
+        let read = |name: &str| -> Result<Identity, TestCaError> {
+            let cert_path = dir.join(format!("{name}.pem"));
+            let key_path = dir.join(format!("{name}.key"));
+            let pem = std::fs::read(&cert_path).map_err(io(&cert_path))?;
+            let cert = Certificate::load_pem_chain(&pem)
+                .ok()
+                .and_then(|c| c.into_iter().next())
+                .ok_or_else(|| corrupt(&cert_path, 1, "not a PEM certificate"))?;
+            let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+            let key =
+                SigningKey::from_pem(&key_pem).map_err(|e| corrupt(&key_path, 1, e.to_string()))?;
+            if key.public_key_info().ok().as_ref()
+                != Some(cert.tbs_certificate().subject_public_key_info())
+            {
+                return Err(corrupt(&key_path, 1, format!("not the key of {name}.pem")));
+            }
+            Ok(Identity { key, cert })
+        };
+        let [root, issuing, server] = NAMES;
+        Ok(Some(Identities {
+            root: read(root)?,
+            issuing: read(issuing)?,
+            server: read(server)?,
+        }))
+    }
+
+    /// Writes new identities and `ca.pem` to `dir`.
+    pub fn save(dir: &Path, ids: &Identities) -> Result<(), TestCaError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for (name, id) in NAMES.iter().zip([&ids.root, &ids.issuing, &ids.server]) {
+            let cert_path = dir.join(format!("{name}.pem"));
+            let pem = id
+                .cert
+                .to_pem(LineEnding::LF)
+                .map_err(|source| TestCaError::Encode {
+                    what: "certificate",
+                    source,
+                })?;
+            std::fs::write(&cert_path, pem).map_err(io(&cert_path))?;
+            let key = id.key.to_pkcs8_pem().map_err(TestCaError::Key)?;
+            write_private(&dir.join(format!("{name}.key")), key.as_bytes())?;
+        }
+        let ca_pem = super::pem_of(&[&ids.issuing.cert, &ids.root.cert, &ids.server.cert])?;
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, ca_pem).map_err(io(&path))
+    }
+
+    /// Opens the logs in `dir`, replaying them into `registry`.
+    pub fn open(dir: &Path, registry: &mut Registry) -> Result<Self, TestCaError> {
+        let issued_path = dir.join("issued.log");
+        let revoked_path = dir.join("revoked.log");
+        for (path, revoked) in [(&issued_path, false), (&revoked_path, true)] {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(io(path)(e)),
+            };
+            for (i, line) in text.lines().enumerate() {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let parse = || -> Option<(u128, i64, Option<u8>)> {
+                    let serial = u128::from_str_radix(fields.first()?, 16).ok()?;
+                    let time = fields.get(1)?.parse().ok()?;
+                    let reason = match fields.get(2) {
+                        Some(&"-") | None => None,
+                        Some(r) => Some(r.parse().ok()?),
+                    };
+                    Some((serial, time, reason))
+                };
+                let (serial, time, reason) =
+                    parse().ok_or_else(|| corrupt(path, i + 1, format!("bad line {line:?}")))?;
+                if revoked {
+                    registry.revoked.insert(serial, (time, reason));
+                } else {
+                    registry.issued.insert(serial, time);
+                    registry.issued_count += 1;
+                }
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            issued: Mutex::new(append(&issued_path)?),
+            revoked: Mutex::new(append(&revoked_path)?),
+        })
+    }
+
+    fn log(&self, file: &Mutex<File>, name: &str, line: String) -> Result<(), TestCaError> {
+        let path = self.dir.join(name);
+        let mut file = file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        file.write_all(line.as_bytes()).map_err(io(&path))
+    }
+
+    /// Records an issued serial.
+    pub fn issued(&self, serial: u128, not_after: i64) -> Result<(), TestCaError> {
+        self.log(
+            &self.issued,
+            "issued.log",
+            format!("{serial:032x} {not_after}\n"),
+        )
+    }
+
+    /// Records a revocation.
+    pub fn revoked(&self, serial: u128, at: i64, reason: Option<u8>) -> Result<(), TestCaError> {
+        let reason = reason.map_or_else(|| "-".to_owned(), |r| r.to_string());
+        self.log(
+            &self.revoked,
+            "revoked.log",
+            format!("{serial:032x} {at} {reason}\n"),
+        )
+    }
+}

@@ -1,0 +1,88 @@
+//! How a responder is set up: its name, who it answers, how it signs, its policy and its
+//! bounds.
+
+use std::time::Duration;
+
+use cmp_client::checks::ResponsePolicy;
+use cmp_proto::Limits;
+use cmp_proto::protection::Protector;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::requester::Credentials;
+
+/// Bounds on what requesters can make the responder hold or compute.
+#[derive(Clone, Debug)]
+pub struct ResponderLimits {
+    /// Message size, certificate count and iteration counts accepted in a request.
+    pub message: Limits,
+    /// Transactions in flight (awaiting certConf or polling). Default 10,000: a new one
+    /// beyond it is answered systemUnavail.
+    pub max_transactions: usize,
+    /// How long a transaction may stay open between its messages. Default 5 minutes; an
+    /// unconfirmed certificate is revoked when it runs out (RFC 4210 §5.3.18).
+    pub transaction_lifetime: Duration,
+    /// How long a transactionID stays remembered after it was first seen, so that a
+    /// replayed request is refused. Default 10 minutes, the same as `max_clock_skew`: an
+    /// older request carrying messageTime is refused as badTime anyway.
+    pub replay_window: Duration,
+    /// How far messageTime may be from our clock. Default 10 minutes.
+    pub max_clock_skew: Duration,
+}
+
+impl Default for ResponderLimits {
+    fn default() -> Self {
+        Self {
+            message: Limits::default(),
+            max_transactions: 10_000,
+            transaction_lifetime: Duration::from_secs(300),
+            replay_window: Duration::from_secs(600),
+            max_clock_skew: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The responder's configuration.
+#[derive(Clone, Debug)]
+pub struct ResponderConfig {
+    /// Our name: the sender of every response (RFC 4210 §5.1.1).
+    pub name: GeneralName,
+    /// Who may send requests.
+    pub credentials: Credentials,
+    /// How we sign answers to signature-protected requests, and errors for requests we
+    /// could not authenticate. Without it such answers go unprotected.
+    pub signer: Option<Protector>,
+    /// Grant implicit confirmation when a requester asks for it (RFC 4210 §5.1.1.1).
+    pub grant_implicit_confirm: bool,
+    /// Rules for a signer's certificate: key usage, RDN order (the client's rules,
+    /// applied to requests).
+    pub signer_policy: ResponsePolicy,
+    /// Bounds.
+    pub limits: ResponderLimits,
+}
+
+impl ResponderConfig {
+    /// A configuration answering as `name`, with no credentials yet.
+    pub fn new(name: GeneralName) -> Self {
+        Self {
+            name,
+            credentials: Credentials::default(),
+            signer: None,
+            grant_implicit_confirm: false,
+            signer_policy: ResponsePolicy::default(),
+            limits: ResponderLimits::default(),
+        }
+    }
+}
+
+impl crate::TestCa {
+    /// A responder configuration for this CA: answering as its CMP server certificate's
+    /// subject, signing with that certificate, and trusting the CA's own root for
+    /// signature-protected requests, so that a certificate it issued can sign its own kur
+    /// and rr (RFC 9483 §4.1.3, §4.2). Add MAC credentials and further anchors to taste.
+    pub fn responder_config(&self) -> ResponderConfig {
+        let mut config = ResponderConfig::new(GeneralName::DirectoryName(self.server_name()));
+        config.signer = Some(self.server_protector());
+        config.credentials = Credentials::default().with_signer_anchor(self.root().clone());
+        config
+    }
+}

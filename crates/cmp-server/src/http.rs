@@ -1,0 +1,278 @@
+//! CMP over HTTP (RFC 6712): a server for a [`Responder`] on tokio and hyper.
+//!
+//! POST with `Content-Type: application/pkixcmp` on `/`, `/pkix/`, the well-known paths
+//! `/.well-known/cmp[/p/<label>]/<operation>` (RFC 9811) and EJBCA's
+//! `/ejbca/publicweb/cmp/<alias>`. Every wait and size a client controls is bounded:
+//! connections, header and body read times, body size.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::authority::CertificateAuthority;
+use crate::responder::{Outcome, Responder};
+
+/// The media type of CMP messages (RFC 6712 §3.4).
+pub const CONTENT_TYPE_PKIXCMP: &str = "application/pkixcmp";
+
+/// Bounds of the HTTP server.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Connections served at once; further ones wait in the listen backlog. Default 1,024.
+    pub max_connections: usize,
+    /// Time to receive a request's headers, on a new or a kept-alive connection.
+    /// Default 10 s.
+    pub header_timeout: Duration,
+    /// Time to receive a request's body. Default 30 s.
+    pub body_timeout: Duration,
+    /// Largest body accepted. Default: the responder's message size limit.
+    pub max_body: Option<usize>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_body: None,
+        }
+    }
+}
+
+/// Whether `path` is one we answer CMP on.
+pub fn is_cmp_path(path: &str) -> bool {
+    if path == "/" || path == "/pkix" || path == "/pkix/" {
+        return true;
+    }
+    if let Some(alias) = path.strip_prefix("/ejbca/publicweb/cmp/") {
+        return is_segment(alias);
+    }
+    let Some(rest) = path.strip_prefix("/.well-known/cmp") else {
+        return false;
+    };
+    let rest = match rest.strip_prefix("/p/") {
+        Some(labelled) => match labelled.split_once('/') {
+            Some((label, op)) if is_segment(label) => op,
+            _ => return false,
+        },
+        None => match rest.strip_prefix('/') {
+            Some(op) => op,
+            None => return rest.is_empty(),
+        },
+    };
+    rest.is_empty() || WELL_KNOWN_OPERATIONS.contains(&rest)
+}
+
+/// The operations of RFC 9811 §3 (and RFC 9483 §6.1).
+const WELL_KNOWN_OPERATIONS: &[&str] = &[
+    "initialization",
+    "certification",
+    "keyupdate",
+    "pkcs10",
+    "revocation",
+    "getcacerts",
+    "getrootupdate",
+    "getcertreqtemplate",
+    "getcrls",
+    "nested",
+];
+
+fn is_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+type Reply = hyper::Response<Full<Bytes>>;
+
+fn plain(status: StatusCode, text: &'static str) -> Reply {
+    let mut response = hyper::Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn is_pkixcmp(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(CONTENT_TYPE_PKIXCMP))
+}
+
+/// Answers one HTTP request.
+async fn serve_request<C: CertificateAuthority>(
+    request: Request<Incoming>,
+    responder: Arc<Responder<C>>,
+    options: Arc<HttpOptions>,
+) -> Result<Reply, Infallible> {
+    if !is_cmp_path(request.uri().path()) {
+        return Ok(plain(StatusCode::NOT_FOUND, "no CMP endpoint here\n"));
+    }
+    if request.method() != Method::POST {
+        let mut reply = plain(StatusCode::METHOD_NOT_ALLOWED, "CMP needs POST\n");
+        reply
+            .headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(reply);
+    }
+    if !is_pkixcmp(&request) {
+        return Ok(plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/pkixcmp\n",
+        ));
+    }
+    let max = options
+        .max_body
+        .unwrap_or(responder.config().limits.message.max_message_size);
+    let body = Limited::new(request.into_body(), max);
+    let bytes = match tokio::time::timeout(options.body_timeout, body.collect()).await {
+        Err(_) => return Ok(plain(StatusCode::REQUEST_TIMEOUT, "body too slow\n")),
+        Ok(Err(_)) => {
+            return Ok(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request larger than the server accepts\n",
+            ));
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let response = responder.handle(&bytes, SystemTime::now());
+    if let Outcome::Refused(e) = &response.outcome {
+        eprintln!("cmpv2 serve: refused a request: {e}");
+    }
+    if response.bytes.is_empty() {
+        return Ok(plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the response could not be encoded\n",
+        ));
+    }
+    let mut reply = hyper::Response::new(Full::new(Bytes::from(response.bytes)));
+    reply
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_PKIXCMP));
+    Ok(reply)
+}
+
+/// Serves `responder` on `listener` until `shutdown` completes; then stops accepting and
+/// lets connections in progress finish their current request.
+///
+/// Expired transactions are swept once a second, so unconfirmed certificates are
+/// revoked on time even when no request arrives.
+pub async fn serve<C: CertificateAuthority + 'static>(
+    listener: TcpListener,
+    responder: Arc<Responder<C>>,
+    options: HttpOptions,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let options = Arc::new(options);
+    let permits = Arc::new(Semaphore::new(options.max_connections));
+    let sweeper = {
+        let responder = Arc::clone(&responder);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                responder.sweep(SystemTime::now());
+            }
+        })
+    };
+    tokio::pin!(shutdown);
+    let result = loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break Ok(()),
+            },
+        };
+        let (stream, _peer) = tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait and go on rather than die.
+                Err(e) if is_transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(e) => break Err(e),
+            },
+        };
+        // Each response is written at once: no Nagle delay on kept-alive connections.
+        let _ = stream.set_nodelay(true);
+        let responder = Arc::clone(&responder);
+        let options = Arc::clone(&options);
+        let header_timeout = options.header_timeout;
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                serve_request(request, Arc::clone(&responder), Arc::clone(&options))
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    };
+    sweeper.abort();
+    result
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    ) || e
+        .raw_os_error()
+        .is_some_and(|code| code == 23 || code == 24)
+}
+
+/// Binds `addr` and returns the listener and the address actually bound (port 0 picks
+/// a free port).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM: the shutdown future for [`serve`].
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = interrupt => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await;
+}
