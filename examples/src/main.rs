@@ -1,6 +1,9 @@
-//! `cmpv2`: a command-line CMP client over the `cmp-client` and `cmp-proto` crates.
+//! `cmpv2`: a command-line CMP client and test CA over the `cmp-client`, `cmp-server`
+//! and `cmp-proto` crates.
 //!
-//! Subcommands: `enroll` (ir, cr, p10cr), `update` (kur), `revoke` (rr) and `genm` talk
+//! Subcommands: `demo` runs a certificate's whole life against the embedded test CA;
+//! `serve` runs that test CA as a CMP server over HTTP; `enroll` (ir, cr, p10cr),
+//! `update` (kur), `revoke` (rr) and `genm` talk
 //! to a CA over HTTP(S) with [`cmp_client::Client`]; `inspect` decodes a CMP
 //! `PKIMessage` (DER or PEM) and prints its contents, optionally checking MAC protection
 //! with a shared secret. Arguments are parsed by hand, with the option names of
@@ -9,11 +12,13 @@
 #![forbid(unsafe_code)]
 
 mod client_options;
+mod demo;
 mod enroll;
 mod genm;
 mod inspect;
 mod revoke;
 mod secret_source;
+mod serve;
 mod update;
 
 use std::ffi::OsString;
@@ -25,6 +30,8 @@ use secret_source::SecretSource;
 /// The short synopsis, printed (on stderr) after a usage error and at the top of help.
 const SYNOPSIS: &str = "\
 Usage:
+  cmpv2 demo    [--out DIR]
+  cmpv2 serve   [--listen ADDR] CLIENTS [--dir DIR] [OPTIONS]
   cmpv2 enroll  --server URL CREDENTIALS --certout FILE [OPTIONS]
   cmpv2 update  --server URL --oldcert FILE --key FILE --certout FILE [OPTIONS]
   cmpv2 revoke  --server URL --oldcert FILE CREDENTIALS [--revreason N] [OPTIONS]
@@ -36,6 +43,39 @@ Usage:
 
 const HEADER: &str =
     "cmpv2: a CMP client and tools for CMPv2 messages (RFC 4210, RFC 9480, RFC 9483)\n";
+
+const HELP_DEMO: &str = "\
+cmpv2 demo: a certificate's whole life against the embedded test CA. Starts the
+  test CA and its CMP server on a free loopback port, then enrolls with a shared
+  secret (ir, certConf), renews by key update (kur), fetches the CA certificates
+  (genm), revokes (rr) and finds the certificate on the CA's CRL.
+  --out DIR             Where to write keys, certificates, the CRL and the CA's
+                        state (default: a new cmpv2-demo-* folder in the temp dir).
+";
+
+const HELP_SERVE: &str = "\
+cmpv2 serve: the test CA as a CMP server over HTTP (RFC 6712). POST on /, /pkix/,
+  /.well-known/cmp[/p/LABEL]/OPERATION and /ejbca/publicweb/cmp/ALIAS.
+  Prints 'cmpv2 serve: listening on http://ADDR/' once ready; stops on SIGINT or
+  SIGTERM.
+  --listen ADDR         Address and port (default 127.0.0.1:8080; port 0 picks one).
+ Clients (at least one kind):
+  --ref REF --secret SRC  A MAC credential: requests with senderKID REF are checked
+                        with the secret (pass:TEXT, env:VAR or file:PATH).
+  --mac-ra              The MAC credential may send raVerified proof-of-possession.
+  --trusted FILE        Trust signers chaining to these certificates (PEM).
+  --ra-trusted FILE     As --trusted, and such signers may send raVerified.
+ The CA:
+  --dir DIR             Keep keys, certificates and issued/revoked serials in DIR
+                        (created if needed); writes DIR/ca.pem with the CA
+                        certificates and the server's protection certificate.
+  --ca-key-type TYPE    p256 (default), p384, rsa2048 or rsa3072.
+  --max-days N          Longest validity issued (default 365).
+  --poll N              Answer 'waiting' N times before deciding (default 0).
+  --check-after SECS    checkAfter in pollRep (default 1).
+  --implicit-confirm    Grant implicit confirmation when asked.
+  --threads N           Worker threads (default: one per core).
+";
 
 const HELP_ENROLL: &str = "\
 cmpv2 enroll: request a new certificate (ir, cr or p10cr) and confirm it.
@@ -183,12 +223,18 @@ fn help(command: Option<&str>) -> String {
         .concat()
     };
     let body = match command {
+        Some("demo") => HELP_DEMO.to_owned(),
+        Some("serve") => HELP_SERVE.to_owned(),
         Some("enroll") => client(HELP_ENROLL),
         Some("update") => client(HELP_UPDATE),
         Some("revoke") => client(HELP_REVOKE),
         Some("genm") => client(HELP_GENM),
         Some("inspect") => [HELP_INSPECT, "\nExit codes:\n", EXIT_CODES_INSPECT].concat(),
         _ => [
+            HELP_DEMO,
+            "\n",
+            HELP_SERVE,
+            "\n",
             HELP_ENROLL,
             "\n",
             HELP_UPDATE,
@@ -301,6 +347,14 @@ fn run(args: Vec<OsString>) -> Result<u8, Failure> {
                 inspect::Verdict::Unverified => EXIT_UNVERIFIED,
             }),
             None => print_help(Some("inspect")),
+        },
+        Some("demo") => match demo::parse(args)? {
+            Some(options) => demo::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("demo")),
+        },
+        Some("serve") => match serve::parse(args)? {
+            Some(options) => serve::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("serve")),
         },
         Some("enroll") => match enroll::parse(args)? {
             Some(options) => enroll::run(options).map(|()| EXIT_OK),
