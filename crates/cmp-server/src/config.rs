@@ -83,6 +83,8 @@ impl crate::TestCa {
         let mut config = ResponderConfig::new(GeneralName::DirectoryName(self.server_name()));
         config.signer = Some(self.server_protector());
         config.credentials = Credentials::default().with_signer_anchor(self.root().clone());
+        // Peers such as OpenSSL send the signer certificate alone in extraCerts.
+        config.credentials.untrusted.push(self.issuing().clone());
         config
     }
 }
