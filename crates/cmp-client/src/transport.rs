@@ -15,6 +15,7 @@
 
 mod file;
 mod http;
+mod resolver;
 
 pub use file::{MessageFiles, RecordingTransport, ReplayTransport};
 pub use http::{HttpTransport, HttpTransportBuilder};

@@ -133,6 +133,8 @@ pub(crate) struct Registry {
     /// Serial → (revocation time, CRLReason).
     revoked: HashMap<u128, (i64, Option<u8>)>,
     issued_count: u64,
+    /// The cRLNumber of the last CRL made.
+    crl_number: u64,
 }
 
 /// The test CA. See the [module documentation](self).
@@ -418,15 +420,20 @@ impl TestCa {
             .tbs_certificate()
             .subject_public_key_info();
         let [_, aki] = key_identifiers(issuing_spki, issuing_spki)?;
-        // cRLNumber: seconds since the epoch grow with every CRL we make (RFC 5280 §5.2.3).
-        let number = CrlNumber::from(
-            der::asn1::Uint::new(&unix(now).max(1).to_be_bytes()).map_err(|source| {
-                TestCaError::Encode {
-                    what: "cRLNumber",
-                    source,
-                }
-            })?,
-        );
+        // cRLNumber (RFC 5280 §5.2.3) increases with every CRL: one more than the last,
+        // and at least the Unix time, so that it keeps increasing across restarts.
+        let number = {
+            let mut registry = self.registry();
+            let seconds = u64::try_from(unix(now)).unwrap_or(0);
+            registry.crl_number = registry.crl_number.saturating_add(1).max(seconds);
+            registry.crl_number
+        };
+        let number = CrlNumber::from(der::asn1::Uint::new(&number.to_be_bytes()).map_err(
+            |source| TestCaError::Encode {
+                what: "cRLNumber",
+                source,
+            },
+        )?);
         let tbs = TbsCertList {
             version: x509_cert::Version::V2,
             signature: self
@@ -561,7 +568,16 @@ impl CertificateAuthority for TestCa {
         if accepted {
             return;
         }
-        if let Some(serial) = serial_value(certificate.tbs_certificate().serial_number()) {
+        let Some(serial) = serial_value(certificate.tbs_certificate().serial_number()) else {
+            return;
+        };
+        let ours =
+            certificate.tbs_certificate().issuer() == self.issuing.cert.tbs_certificate().subject();
+        let pending = {
+            let registry = self.registry();
+            registry.issued.contains_key(&serial) && !registry.revoked.contains_key(&serial)
+        };
+        if ours && pending {
             self.record_revocation(serial, now, Some(5));
         }
     }

@@ -305,14 +305,18 @@ impl<C: CertificateAuthority> Responder<C> {
                 if items.len() > MAX_GENM_ITEMS {
                     return Err(Error::BadRequest("too many InfoTypeAndValue in genm"));
                 }
-                let answers = items
-                    .iter()
-                    .map(|item| {
-                        self.ca
-                            .general_info(item, now)
-                            .unwrap_or_else(|| cmp_proto::InfoTypeAndValue::request(item.info_type))
-                    })
-                    .collect();
+                // One answer per info type: rootCaCert is answered by rootCaKeyUpdate,
+                // which the same genm may also name (RFC 9483 §4.3.2).
+                let mut answers: Vec<cmp_proto::InfoTypeAndValue> = Vec::new();
+                for item in items {
+                    let answer = self
+                        .ca
+                        .general_info(item, now)
+                        .unwrap_or_else(|| cmp_proto::InfoTypeAndValue::request(item.info_type));
+                    if !answers.iter().any(|a| a.info_type == answer.info_type) {
+                        answers.push(answer);
+                    }
+                }
                 Ok((Reply::body(PkiBody::Genp(answers)), After::Finish))
             }
             other => Err(Error::UnexpectedBody(other.body_type())),

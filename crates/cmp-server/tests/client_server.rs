@@ -586,3 +586,11 @@ fn cert_conf_with_wrong_nonce_does_not_end_the_transaction() {
             .is_revoked(cert.tbs_certificate().serial_number())
     );
 }
+
+#[test]
+fn root_ca_update_reports_no_update_and_cert_req_template_answers() {
+    let s = setup();
+    let mut c = client(&s, mac_protector(REF));
+    assert_eq!(c.root_ca_update(&s.root).expect("rootCaKeyUpdate"), None);
+    assert!(c.cert_req_template().expect("certReqTemplate").is_some());
+}

@@ -11,6 +11,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::http::Uri;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
+use super::resolver::QuickResolver;
 use super::{Transport, TransportError};
 
 /// The media type of a DER PKIMessage (RFC 6712 §3.4).
@@ -174,7 +175,7 @@ impl HttpTransport {
 impl Clone for HttpTransport {
     fn clone(&self) -> Self {
         Self {
-            agent: ureq::Agent::new_with_config(self.agent.config().clone()),
+            agent: new_agent(self.agent.config().clone()),
             uri: self.uri.clone(),
             target: self.target.clone(),
             max_response_size: self.max_response_size,
@@ -625,13 +626,22 @@ impl HttpTransportBuilder {
             .build();
 
         Ok(HttpTransport {
-            agent: config.new_agent(),
+            agent: new_agent(config),
             uri,
             target,
             max_response_size: self.max_response_size,
             idle_connection: false,
         })
     }
+}
+
+/// An agent with ureq's connectors and our [`QuickResolver`].
+fn new_agent(config: ureq::config::Config) -> ureq::Agent {
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        QuickResolver::default(),
+    )
 }
 
 /// The rustls cryptography used for every connection (ring), fixed so that the

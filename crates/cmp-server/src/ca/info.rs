@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use cmp_proto::crmf::CertTemplate;
-use cmp_proto::{CertReqTemplateContent, InfoTypeAndValue, RootCaKeyUpdateContent, oid};
+use cmp_proto::{CertReqTemplateContent, InfoTypeAndValue, oid};
 use der::asn1::Null;
 use spki::AlgorithmIdentifierOwned;
 
@@ -20,17 +20,12 @@ impl TestCa {
         match request.info_type {
             // RFC 9480 §4.3.1: the certificates the requester may want to trust.
             oid::IT_CA_CERTS => InfoTypeAndValue::ca_certs_value(&self.ca_certs()).ok(),
-            // RFC 9480 §4.3.2: the test CA never rolls its root over, so newWithNew is the
-            // current root and there are no link certificates. A requester holding
-            // another root gets the info type without a value: no update for it.
-            oid::IT_ROOT_CA_KEY_UPDATE => Some(
-                InfoTypeAndValue::root_ca_key_update_value(&RootCaKeyUpdateContent {
-                    new_with_new: self.root().clone(),
-                    new_with_old: None,
-                    old_with_new: None,
-                })
-                .unwrap_or_else(|_| InfoTypeAndValue::request(oid::IT_ROOT_CA_KEY_UPDATE)),
-            ),
+            // RFC 9480 §4.3.2 (RFC 9483 §4.3.2): asked with rootCaCert, answered with
+            // rootCaKeyUpdate. The test CA never rolls its root over, so the answer is
+            // the info type without a value: no update.
+            oid::IT_ROOT_CA_KEY_UPDATE | oid::IT_ROOT_CA_CERT => {
+                Some(InfoTypeAndValue::request(oid::IT_ROOT_CA_KEY_UPDATE))
+            }
             // RFC 9480 §4.3.3: a template with nothing fixed; the key types are in
             // signKeyPairTypes.
             oid::IT_CERT_REQ_TEMPLATE => {
