@@ -42,6 +42,11 @@ struct Options {
     server_bin: PathBuf,
     threads: Option<usize>,
     sample_every: u64,
+    /// Offered load in enrollments per second over all clients; `None` runs closed
+    /// loop (each client starts its next enrollment when the last one ends).
+    rate: Option<f64>,
+    /// Passed to `cmpv2 serve --max-skew` (the replay window is twice as long).
+    max_skew: Option<u64>,
 }
 
 fn parse() -> Result<Options, String> {
@@ -54,6 +59,8 @@ fn parse() -> Result<Options, String> {
         server_bin: exe.with_file_name("cmpv2"),
         threads: None,
         sample_every: 0,
+        rate: None,
+        max_skew: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -75,6 +82,10 @@ fn parse() -> Result<Options, String> {
             }
             "--server-bin" => o.server_bin = PathBuf::from(value()?),
             "--threads" => o.threads = Some(value()?.parse().map_err(|_| "--threads: a number")?),
+            "--max-skew" => {
+                o.max_skew = Some(value()?.parse().map_err(|_| "--max-skew: seconds")?);
+            }
+            "--rate" => o.rate = Some(value()?.parse().map_err(|_| "--rate: a number")?),
             "--sample-every" => {
                 o.sample_every = value()?.parse().map_err(|_| "--sample-every: a number")?;
             }
@@ -82,7 +93,7 @@ fn parse() -> Result<Options, String> {
                 println!(
                     "cmpv2-load [--clients N] [--enrollments N] [--warmup N] \
                      [--key p256|p384|rsa2048|ed25519] [--server-bin PATH] \
-                     [--threads N] [--sample-every N]"
+                     [--threads N] [--sample-every N] [--rate PER_SECOND] [--max-skew SECS]"
                 );
                 std::process::exit(0);
             }
@@ -118,6 +129,9 @@ fn start_server(o: &Options) -> Result<Server, String> {
     ]);
     if let Some(threads) = o.threads {
         command.args(["--threads", &threads.to_string()]);
+    }
+    if let Some(skew) = o.max_skew {
+        command.args(["--max-skew", &skew.to_string()]);
     }
     let mut child = command
         .stdout(Stdio::piped())
@@ -206,23 +220,49 @@ fn enroll_once(client: &mut Client<HttpTransport>, key: &SigningKey) -> Result<(
 }
 
 /// Runs `total` enrollments on `clients` threads; returns every latency.
-fn run(url: &str, clients: usize, total: u64, key: KeyType) -> Result<Vec<Duration>, String> {
+///
+/// Closed loop without `rate`. With it, client `i` starts enrollment `k` at
+/// `(k * clients + i) / rate` seconds, and latency counts from that planned start, so a
+/// server that falls behind shows in the figures instead of slowing the load down
+/// (no coordinated omission).
+fn run(
+    url: &str,
+    clients: usize,
+    total: u64,
+    key: KeyType,
+    rate: Option<f64>,
+) -> Result<Vec<Duration>, String> {
     let remaining = Arc::new(AtomicU64::new(total));
+    let start = Instant::now();
     let threads: Vec<_> = (0..clients)
-        .map(|_| {
+        .map(|i| {
             let remaining = Arc::clone(&remaining);
             let url = url.to_owned();
             std::thread::spawn(move || -> Result<Vec<Duration>, String> {
                 let key = SigningKey::generate(key).map_err(|e| e.to_string())?;
                 let mut client = client(&url)?;
                 let mut latencies = Vec::new();
+                let mut k = 0u64;
                 while remaining
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
                     .is_ok()
                 {
-                    let start = Instant::now();
+                    let planned = match rate {
+                        Some(rate) => {
+                            let at = start
+                                + Duration::from_secs_f64(
+                                    (k as f64 * clients as f64 + i as f64) / rate,
+                                );
+                            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                                std::thread::sleep(wait);
+                            }
+                            at
+                        }
+                        None => Instant::now(),
+                    };
                     enroll_once(&mut client, &key)?;
-                    latencies.push(start.elapsed());
+                    latencies.push(planned.elapsed());
+                    k += 1;
                 }
                 Ok(latencies)
             })
@@ -254,7 +294,7 @@ fn main_inner() -> Result<(), String> {
     let o = parse()?;
     let server = start_server(&o)?;
     let pid = server.child.id();
-    run(&server.url, o.clients.min(8), o.warmup, o.key)?;
+    run(&server.url, o.clients.min(8), o.warmup, o.key, None)?;
     let cpu_before = cpu_seconds(pid)?;
     let started = Instant::now();
     let mut latencies = Vec::new();
@@ -266,7 +306,7 @@ fn main_inner() -> Result<(), String> {
     let mut done = 0;
     while done < o.enrollments {
         let n = chunk.min(o.enrollments - done);
-        latencies.extend(run(&server.url, o.clients, n, o.key)?);
+        latencies.extend(run(&server.url, o.clients, n, o.key, o.rate)?);
         done += n;
         if o.sample_every != 0 {
             let (rss, hwm) = memory_mib(pid);
@@ -281,11 +321,15 @@ fn main_inner() -> Result<(), String> {
     let (rss, hwm) = memory_mib(pid);
     let n = latencies.len() as f64;
     println!(
-        "key {:?}, {} clients, {} enrollments (ir+certConf, MAC) in {:.2} s: {:.0} enrollments/s; \
+        "key {:?}, {} clients{}, {} enrollments (ir+certConf, MAC) in {:.2} s: {:.0} enrollments/s; \
          latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; server CPU {:.3} ms/enrollment \
          ({:.0}% of one core); server VmRSS {:.1} MiB, VmHWM {:.1} MiB",
         o.key,
         o.clients,
+        o.rate.map_or_else(
+            || " (closed loop)".to_owned(),
+            |r| format!(" at {r:.0}/s offered")
+        ),
         latencies.len(),
         wall.as_secs_f64(),
         n / wall.as_secs_f64(),

@@ -74,6 +74,8 @@ cmpv2 serve: the test CA as a CMP server over HTTP (RFC 6712). POST on /, /pkix/
   --poll N              Answer 'waiting' N times before deciding (default 0).
   --check-after SECS    checkAfter in pollRep (default 1).
   --implicit-confirm    Grant implicit confirmation when asked.
+  --max-skew SECS       Largest messageTime difference accepted (default 60); a
+                        transactionID is remembered for twice as long (replays).
   --threads N           Worker threads (default: one per core).
 ";
 

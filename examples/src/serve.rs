@@ -30,6 +30,7 @@ pub struct Options {
     implicit_confirm: bool,
     key_type: KeyType,
     max_days: Option<u32>,
+    max_skew: Option<Duration>,
     threads: Option<usize>,
 }
 
@@ -49,6 +50,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
         implicit_confirm: false,
         key_type: KeyType::P256,
         max_days: None,
+        max_skew: None,
         threads: None,
     };
     while let Some(name) = p.next_option()? {
@@ -96,6 +98,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
                 };
             }
             "--max-days" => o.max_days = Some(p.number(&name)?),
+            "--max-skew" => o.max_skew = Some(p.seconds(&name)?),
             "--threads" => o.threads = Some(p.number(&name)?),
             _ => return Err(p.unknown(&name)),
         }
@@ -131,6 +134,9 @@ pub fn run(o: Options) -> Result<(), Failure> {
     let ca = test_ca(&o)?;
     let mut config = ca.responder_config();
     config.grant_implicit_confirm = o.implicit_confirm;
+    if let Some(skew) = o.max_skew {
+        config.limits.max_clock_skew = skew;
+    }
     if let (Some(reference), Some(secret)) = (&o.reference, &o.secret) {
         let secret = secret
             .load()

@@ -1,5 +1,5 @@
 //! The test CA: a root, an issuing CA and a CMP server certificate; a simple issuance
-//! policy; issued and revoked serials; a real CRL; state in memory or in a directory.
+//! policy; serial numbers that prove themselves; revocations; a real CRL; state in memory or in a directory.
 //!
 //! It really signs what it is asked to, so it serves as the embedded default of the
 //! project (examples, tests, benchmarks, the issuer's end-to-end runs). It is not a
@@ -8,6 +8,7 @@
 mod certificate;
 mod info;
 mod policy;
+mod serial;
 mod store;
 
 use std::collections::HashMap;
@@ -125,11 +126,11 @@ impl fmt::Display for TestCaError {
 
 impl std::error::Error for TestCaError {}
 
-/// Issued and revoked serials, compact: 16-byte serials as `u128`, times in Unix seconds.
+/// What the CA remembers: revocations and counters. Issued certificates need no record
+/// in memory: their serials prove themselves ([`serial`]); the directory's issued.log
+/// keeps the audit trail.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    /// Serial → notAfter.
-    issued: HashMap<u128, i64>,
     /// Serial → (revocation time, CRLReason).
     revoked: HashMap<u128, (i64, Option<u8>)>,
     issued_count: u64,
@@ -143,6 +144,7 @@ pub struct TestCa {
     root: Identity,
     issuing: Identity,
     server: Identity,
+    serials: serial::SerialKey,
     registry: Mutex<Registry>,
     store: Option<Store>,
 }
@@ -185,16 +187,6 @@ fn fresh_serial() -> Result<(u128, SerialNumber), TestCaError> {
         source,
     })?;
     Ok((value, serial))
-}
-
-/// The registry key of a serial number, if it can be one of ours.
-fn serial_value(serial: &SerialNumber) -> Option<u128> {
-    let bytes = serial.as_bytes();
-    let bytes = bytes.strip_prefix(&[0]).unwrap_or(bytes);
-    let mut padded = [0u8; 16];
-    let start = 16usize.checked_sub(bytes.len())?;
-    padded[start..].copy_from_slice(bytes);
-    Some(u128::from_be_bytes(padded))
 }
 
 /// PEM of several certificates, one after the other.
@@ -319,6 +311,7 @@ impl TestCa {
             None => (create_identities(&config, now)?, None),
         };
         Ok(Self {
+            serials: serial::SerialKey::derive(&ids.issuing.key)?,
             config,
             root: ids.root,
             issuing: ids.issuing,
@@ -381,7 +374,7 @@ impl TestCa {
 
     /// Whether `serial` is revoked.
     pub fn is_revoked(&self, serial: &SerialNumber) -> bool {
-        serial_value(serial).is_some_and(|v| self.registry().revoked.contains_key(&v))
+        serial::value_of(serial).is_some_and(|v| self.registry().revoked.contains_key(&v))
     }
 
     /// The current CRL (RFC 5280 §5), signed by the issuing CA, valid for a day.
@@ -488,7 +481,7 @@ impl TestCa {
             now,
         )?;
         let internal = |e: TestCaError| Refusal::new(PkiFailureInfo::SYSTEM_FAILURE, e.to_string());
-        let (serial_value, serial) = fresh_serial().map_err(internal)?;
+        let (serial_value, serial) = self.serials.issue(granted.not_after).map_err(internal)?;
         let mut extensions = granted.extensions;
         extensions.extend(
             key_identifiers(
@@ -514,11 +507,7 @@ impl TestCa {
         )
         .map_err(internal)?;
         let not_after = unix(granted.not_after);
-        {
-            let mut registry = self.registry();
-            registry.issued.insert(serial_value, not_after);
-            registry.issued_count += 1;
-        }
+        self.registry().issued_count += 1;
         if let Some(store) = &self.store {
             store.issued(serial_value, not_after).map_err(internal)?;
         }
@@ -568,15 +557,12 @@ impl CertificateAuthority for TestCa {
         if accepted {
             return;
         }
-        let Some(serial) = serial_value(certificate.tbs_certificate().serial_number()) else {
+        let tbs = certificate.tbs_certificate();
+        let ours = tbs.issuer() == self.issuing.cert.tbs_certificate().subject();
+        let Some((serial, _)) = self.serials.open(tbs.serial_number()) else {
             return;
         };
-        let ours =
-            certificate.tbs_certificate().issuer() == self.issuing.cert.tbs_certificate().subject();
-        let pending = {
-            let registry = self.registry();
-            registry.issued.contains_key(&serial) && !registry.revoked.contains_key(&serial)
-        };
+        let pending = !self.registry().revoked.contains_key(&serial);
         if ours && pending {
             self.record_revocation(serial, now, Some(5));
         }
@@ -590,18 +576,12 @@ impl CertificateAuthority for TestCa {
                 "the certificate was not issued by this CA",
             ));
         }
-        let serial = serial_value(&request.serial).ok_or_else(unknown)?;
-        {
-            let registry = self.registry();
-            if !registry.issued.contains_key(&serial) {
-                return Err(unknown());
-            }
-            if registry.revoked.contains_key(&serial) {
-                return Err(Refusal::new(
-                    PkiFailureInfo::CERT_REVOKED,
-                    "the certificate is already revoked",
-                ));
-            }
+        let (serial, _) = self.serials.open(&request.serial).ok_or_else(unknown)?;
+        if self.registry().revoked.contains_key(&serial) {
+            return Err(Refusal::new(
+                PkiFailureInfo::CERT_REVOKED,
+                "the certificate is already revoked",
+            ));
         }
         self.record_revocation(serial, now, request.reason);
         Ok(())
@@ -619,14 +599,9 @@ impl CertificateAuthority for TestCa {
         if issuer != self.issuing.cert.tbs_certificate().subject() {
             return false;
         }
-        let Some(serial) = serial_value(serial) else {
+        let Some((serial, not_after)) = self.serials.open(serial) else {
             return false;
         };
-        let registry = self.registry();
-        registry
-            .issued
-            .get(&serial)
-            .is_some_and(|not_after| *not_after > unix(now))
-            && !registry.revoked.contains_key(&serial)
+        i64::from(not_after) > unix(now) && !self.registry().revoked.contains_key(&serial)
     }
 }

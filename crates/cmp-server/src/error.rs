@@ -20,6 +20,8 @@ pub enum Error {
     BadHeader(&'static str),
     /// messageTime too far from our clock (RFC 4210 §5.1.1).
     BadTime,
+    /// No messageTime, and the responder requires it.
+    MissingMessageTime,
     /// No protection, and this request needs it (RFC 9483 §3.2).
     Unprotected,
     /// The MAC reference (senderKID) names no credential we hold.
@@ -70,6 +72,7 @@ impl Error {
             }
             Self::UnexpectedBody(_) => PkiFailureInfo::BAD_REQUEST,
             Self::BadTime => PkiFailureInfo::BAD_TIME,
+            Self::MissingMessageTime => PkiFailureInfo::MISSING_TIME_STAMP,
             Self::Unprotected | Self::UnknownReference | Self::BadProtection(_) => {
                 PkiFailureInfo::BAD_MESSAGE_CHECK
             }
@@ -92,6 +95,7 @@ impl Error {
             Self::UnsupportedVersion(_) => "unsupported_version",
             Self::BadHeader(_) => "bad_header",
             Self::BadTime => "bad_time",
+            Self::MissingMessageTime => "missing_message_time",
             Self::Unprotected => "unprotected",
             Self::UnknownReference => "unknown_reference",
             Self::BadProtection(_) => "bad_protection",
@@ -120,6 +124,9 @@ impl fmt::Display for Error {
             Self::UnsupportedVersion(v) => write!(f, "pvno {v} is not supported (2 or 3)"),
             Self::BadHeader(what) => write!(f, "bad header: {what}"),
             Self::BadTime => f.write_str("messageTime is too far from the server's clock"),
+            Self::MissingMessageTime => f.write_str(
+                "messageTime is required (it bounds how long a request can be replayed)",
+            ),
             Self::Unprotected => f.write_str("the request is not protected"),
             Self::UnknownReference => {
                 f.write_str("no shared secret is registered under this senderKID")

@@ -191,12 +191,18 @@ impl<C: CertificateAuthority> Responder<C> {
             header.sender_nonce.as_ref(),
             "senderNonce must be present, 16 to 64 bytes",
         )?;
-        if let Some(time) = &header.message_time {
-            let sent = time.to_system_time();
-            let skew = self.config.limits.max_clock_skew;
-            if sent + skew < now || sent > now + skew {
-                return Err(Error::BadTime);
+        match &header.message_time {
+            Some(time) => {
+                let sent = time.to_system_time();
+                let skew = self.config.limits.max_clock_skew;
+                if sent + skew < now || sent > now + skew {
+                    return Err(Error::BadTime);
+                }
             }
+            None if self.config.limits.require_message_time => {
+                return Err(Error::MissingMessageTime);
+            }
+            None => {}
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! for at most its lifetime; finished IDs are remembered for the replay window only, so
 //! memory stays flat under any steady load.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use cmp_proto::protection::HashAlg;
@@ -77,12 +77,15 @@ fn fingerprint(transaction_id: &[u8]) -> u128 {
 #[derive(Debug)]
 pub(crate) struct Transactions {
     limits: ResponderLimits,
+    /// Open transactions. Few at a time (bounded by `max_transactions`); the sweep scans
+    /// them, so nothing is kept for a transaction once it ends.
     open: HashMap<Vec<u8>, Transaction>,
-    /// Open transactions in expiry order (an entry may be stale: the map decides).
-    open_expiry: VecDeque<(SystemTime, Vec<u8>)>,
-    /// transactionIDs seen, until the end of the replay window.
-    seen: HashMap<u128, SystemTime>,
-    seen_expiry: VecDeque<(SystemTime, u128)>,
+    /// transactionIDs seen since the last rotation, and in the generation before.
+    /// Rotating every replay window keeps each ID for one to two windows, at about 20
+    /// bytes an ID, with no per-ID timestamp.
+    seen: HashSet<u128>,
+    seen_before: HashSet<u128>,
+    rotated_at: SystemTime,
 }
 
 impl Transactions {
@@ -90,9 +93,9 @@ impl Transactions {
         Self {
             limits,
             open: HashMap::new(),
-            open_expiry: VecDeque::new(),
-            seen: HashMap::new(),
-            seen_expiry: VecDeque::new(),
+            seen: HashSet::new(),
+            seen_before: HashSet::new(),
+            rotated_at: SystemTime::UNIX_EPOCH,
         }
     }
 
@@ -105,17 +108,40 @@ impl Transactions {
         now: SystemTime,
         opens: bool,
     ) -> Result<(), Error> {
+        self.rotate(now);
         let key = fingerprint(transaction_id);
-        if self.seen.contains_key(&key) || self.open.contains_key(transaction_id) {
+        if self.seen.contains(&key)
+            || self.seen_before.contains(&key)
+            || self.open.contains_key(transaction_id)
+        {
             return Err(Error::TransactionIdInUse);
         }
         if opens && self.open.len() >= self.limits.max_transactions {
             return Err(Error::Busy);
         }
-        let until = now + self.limits.replay_window;
-        self.seen.insert(key, until);
-        self.seen_expiry.push_back((until, key));
+        self.seen.insert(key);
         Ok(())
+    }
+
+    /// The replay window: twice the clock skew allowed, so that a replay either meets
+    /// its ID here or carries a messageTime too old to pass.
+    fn replay_window(&self) -> std::time::Duration {
+        self.limits.max_clock_skew * 2
+    }
+
+    /// Starts a new generation of remembered IDs once a window has passed.
+    fn rotate(&mut self, now: SystemTime) {
+        let window = self.replay_window();
+        if now < self.rotated_at + window {
+            return;
+        }
+        if now >= self.rotated_at + window * 2 {
+            self.seen_before.clear();
+        } else {
+            self.seen_before = std::mem::take(&mut self.seen);
+        }
+        self.seen.clear();
+        self.rotated_at = now;
     }
 
     /// Stores (or updates) an open transaction, expiring `lifetime` from `now`.
@@ -126,8 +152,6 @@ impl Transactions {
         now: SystemTime,
     ) {
         transaction.expires = now + self.limits.transaction_lifetime;
-        self.open_expiry
-            .push_back((transaction.expires, transaction_id.clone()));
         self.open.insert(transaction_id, transaction);
     }
 
@@ -144,7 +168,7 @@ impl Transactions {
         }
     }
 
-    /// Returns a transaction taken by [`Self::take`] unchanged (its expiry still queued).
+    /// Returns a transaction taken by [`Self::take`] unchanged.
     pub fn put_back(&mut self, transaction_id: Vec<u8>, transaction: Transaction) {
         self.open.insert(transaction_id, transaction);
     }
@@ -152,34 +176,20 @@ impl Transactions {
     /// Removes what expired by `now`: forgotten IDs, and abandoned transactions, whose
     /// unconfirmed certificates are returned to be revoked (RFC 4210 §5.3.18).
     pub fn sweep(&mut self, now: SystemTime) -> Vec<Expired> {
-        while let Some(&(until, key)) = self.seen_expiry.front() {
-            if until > now {
-                break;
-            }
-            self.seen_expiry.pop_front();
-            if self.seen.get(&key).is_some_and(|t| *t <= now) {
-                self.seen.remove(&key);
-            }
-        }
+        self.rotate(now);
         let mut expired = Vec::new();
-        while let Some((until, _)) = self.open_expiry.front() {
-            if *until > now {
-                break;
+        self.open.retain(|_, t| {
+            if t.expires > now {
+                return true;
             }
-            let Some((_, id)) = self.open_expiry.pop_front() else {
-                break;
-            };
-            if self.open.get(&id).is_some_and(|t| t.expires <= now)
-                && let Some(t) = self.open.remove(&id)
-            {
-                expired.push(Expired {
-                    unconfirmed: match t.stage {
-                        Stage::AwaitingConfirmation { certificate } => Some(certificate),
-                        Stage::Polling { .. } => None,
-                    },
-                });
-            }
-        }
+            expired.push(Expired {
+                unconfirmed: match &t.stage {
+                    Stage::AwaitingConfirmation { certificate } => Some(certificate.clone()),
+                    Stage::Polling { .. } => None,
+                },
+            });
+            false
+        });
         expired
     }
 
@@ -190,6 +200,51 @@ impl Transactions {
 
     /// transactionIDs remembered for the replay window.
     pub fn seen_count(&self) -> usize {
-        self.seen.len()
+        self.seen.len() + self.seen_before.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn table() -> Transactions {
+        Transactions::new(ResponderLimits::default())
+    }
+
+    #[test]
+    fn a_transaction_id_is_refused_for_at_least_the_replay_window() {
+        let mut t = table();
+        let start = SystemTime::now();
+        let window = ResponderLimits::default().max_clock_skew * 2;
+        t.claim(b"0123456789abcdef", start, false).expect("first");
+        // Just before and after a rotation, still remembered.
+        for later in [
+            Duration::from_secs(1),
+            window - Duration::from_secs(1),
+            window,
+        ] {
+            assert!(matches!(
+                t.claim(b"0123456789abcdef", start + later, false),
+                Err(Error::TransactionIdInUse)
+            ));
+        }
+        // Two windows on, forgotten: memory does not grow with time.
+        t.claim(b"0123456789abcdef", start + window * 3, false)
+            .expect("forgotten after the window");
+        assert_eq!(t.seen_count(), 1);
+    }
+
+    #[test]
+    fn new_transactions_beyond_the_bound_are_refused_busy() {
+        let mut t = Transactions::new(ResponderLimits {
+            max_transactions: 0,
+            ..ResponderLimits::default()
+        });
+        assert!(matches!(
+            t.claim(b"0123456789abcdef", SystemTime::now(), true),
+            Err(Error::Busy)
+        ));
     }
 }

@@ -594,3 +594,12 @@ fn root_ca_update_reports_no_update_and_cert_req_template_answers() {
     assert_eq!(c.root_ca_update(&s.root).expect("rootCaKeyUpdate"), None);
     assert!(c.cert_req_template().expect("certReqTemplate").is_some());
 }
+
+#[test]
+fn rejects_request_without_message_time() {
+    let s = setup();
+    let mut msg = ir_message(None, true);
+    msg.header.message_time = None;
+    let (bits, error) = refusal(&s, &msg);
+    assert!(bits.contains(PkiFailureInfo::MISSING_TIME_STAMP), "{error}");
+}

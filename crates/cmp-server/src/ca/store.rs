@@ -155,7 +155,6 @@ impl Store {
                 if revoked {
                     registry.revoked.insert(serial, (time, reason));
                 } else {
-                    registry.issued.insert(serial, time);
                     registry.issued_count += 1;
                 }
             }
