@@ -280,6 +280,8 @@ fn write(path: &Path, contents: &str) -> Result<(), Failure> {
 fn write_key(path: &Path, key: &SigningKey) -> Result<(), Failure> {
     use std::io::Write as _;
     let pem = key.to_pkcs8_pem().map_err(|e| fail("key")(&e))?;
+    // The demo's own folder: a second run replaces its keys.
+    let _ = std::fs::remove_file(path);
     private_file(path)
         .and_then(|mut f| f.write_all(pem.as_bytes()))
         .map_err(|e| Failure::input(format!("{}: {e}", path.display())))
