@@ -173,6 +173,21 @@ async fn serve_request<C: CertificateAuthority>(
 /// Serves `responder` on `listener` until `shutdown` completes; then stops accepting and
 /// lets connections in progress finish their current request.
 ///
+/// ```no_run
+/// use std::sync::Arc;
+/// use cmp_server::http::{HttpOptions, bind, serve, shutdown_signal};
+/// use cmp_server::{Responder, TestCa, TestCaConfig};
+///
+/// # #[tokio::main(flavor = "multi_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ca = TestCa::new(TestCaConfig::default())?;
+/// let responder = Arc::new(Responder::new(ca.responder_config(), ca));
+/// let (listener, addr) = bind(([127, 0, 0, 1], 8080).into()).await?;
+/// println!("listening on http://{addr}/");
+/// serve(listener, responder, HttpOptions::default(), shutdown_signal()).await?;
+/// # Ok(()) }
+/// ```
+///
 /// Expired transactions are swept once a second, so unconfirmed certificates are
 /// revoked on time even when no request arrives.
 pub async fn serve<C: CertificateAuthority + 'static>(
