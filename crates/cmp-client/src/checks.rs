@@ -49,6 +49,24 @@ use cmp_proto::x509_cert::name::Name;
 
 /// What we trust a response's protection to: a shared secret, CMP trust anchors, or
 /// both. CMP trust is kept apart from TLS trust (cmp-notes, "Protection").
+///
+/// ```
+/// use cmp_client::checks::Trust;
+/// use cmp_proto::protection::SharedSecret;
+/// use cmp_proto::x509_cert::Certificate;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A CA that answers MAC-protected requests with a MAC under the same secret:
+/// let mac = Trust { secret: Some(SharedSecret::from("insta")), ..Trust::default() };
+///
+/// // A CA that signs its answers: anchor on its root (or pin its CMP certificate).
+/// # let root_pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"),
+/// #     "/../cmp-proto/tests/fixtures/keys/root.pem"))?;
+/// let root = Certificate::load_pem_chain(&root_pem)?.remove(0);
+/// let signed = Trust { anchors: vec![root], ..Trust::default() };
+/// # assert!(mac.anchors.is_empty() && signed.secret.is_none());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
     /// Verifies MAC-protected responses.
@@ -62,6 +80,22 @@ pub struct Trust {
 
 /// How strictly responses are checked. The defaults are strict; each switch exists
 /// because a real CA needs it and is off unless set.
+///
+/// ```
+/// use cmp_client::checks::ResponsePolicy;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // EJBCA: errors may come back unprotected, and its rp sender has reversed RDNs.
+/// let ejbca = ResponsePolicy {
+///     allow_unprotected_errors: true,
+///     tolerate_reversed_rdns: true,
+///     // Only this CA may answer, whatever else its root has certified.
+///     expected_sender: Some("CN=ManagementCA,O=EJBCA Sample,C=SE".parse()?),
+///     ..ResponsePolicy::default()
+/// };
+/// # assert!(!ejbca.ignore_key_usage);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct ResponsePolicy {
     /// Bounds on what the peer can make us decode or compute.

@@ -30,6 +30,34 @@ impl Default for Polling {
 }
 
 /// One CA, and how we protect what we send it and check what it answers.
+///
+/// ```
+/// use std::time::Duration;
+/// use cmp_client::checks::Trust;
+/// use cmp_client::{ClientConfig, Polling};
+/// use cmp_proto::protection::{MacAlgorithm, Protector, SharedSecret};
+/// use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = SharedSecret::from("insta");
+/// let protector = Protector::Mac {
+///     secret: secret.clone(),
+///     reference: Some(b"1234".to_vec()),
+///     algorithm: MacAlgorithm::default(),
+/// };
+/// let mut config = ClientConfig::new(
+///     protector,
+///     Trust { secret: Some(secret), ..Trust::default() },
+/// );
+/// config.recipient = GeneralName::DirectoryName("CN=Issuing CA".parse()?);
+/// config.implicit_confirm = true;
+/// config.cert_profile = Some("tls-server".into());
+/// config.polling = Polling {
+///     max_check_after: Duration::from_secs(60),
+///     deadline: Duration::from_secs(600),
+/// };
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     /// How requests are protected (shared secret or signing key and certificate).

@@ -111,6 +111,26 @@ pub fn generate_password() -> Result<Zeroizing<String>> {
 
 /// A PKCS#12 keystore: the key (PKCS#8 shrouded key bag) and its certificate, both named
 /// `friendly_name` and tied by a localKeyId, followed by the chain's certificates.
+///
+/// ```
+/// use cmp_client::output::{generate_password, keystore_p12, truststore_p12};
+/// use cmp_proto::protection::SigningKey;
+/// use cmp_proto::x509_cert::Certificate;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../cmp-proto/tests/fixtures/keys/");
+/// let key = SigningKey::from_pem(&std::fs::read_to_string(format!("{dir}ee.key"))?)?;
+/// let cert = Certificate::load_pem_chain(&std::fs::read(format!("{dir}ee.pem"))?)?.remove(0);
+/// let root = Certificate::load_pem_chain(&std::fs::read(format!("{dir}root.pem"))?)?.remove(0);
+///
+/// let password = generate_password()?;
+/// let keystore = keystore_p12(&key, &cert, &[root.clone()], &password, "ee")?;
+/// let truststore = truststore_p12(&[root], &password)?;
+/// // DER PFX (RFC 7292) that `keytool -list -storetype PKCS12` and `openssl pkcs12` read.
+/// assert_eq!(keystore[0], 0x30);
+/// assert_eq!(truststore[0], 0x30);
+/// # Ok(()) }
+/// ```
 pub fn keystore_p12(
     key: &SigningKey,
     cert: &Certificate,

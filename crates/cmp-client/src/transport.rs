@@ -94,6 +94,24 @@ impl std::error::Error for TransportError {}
 ///
 /// Implement it to carry CMP over anything; [`crate::transport`] provides HTTP(S) and
 /// file-based record/replay.
+///
+/// Anything that can carry a request to the CA and bring back its answer; the
+/// transactions never see how. A transport that goes through a message queue, an RA or
+/// a test double is a few lines:
+///
+/// ```
+/// use cmp_client::transport::{Transport, TransportError};
+///
+/// /// Posts through some other channel and counts what it sent.
+/// struct Counting<T> { inner: T, sent: usize }
+///
+/// impl<T: Transport> Transport for Counting<T> {
+///     fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+///         self.sent += 1;
+///         self.inner.send(request)
+///     }
+/// }
+/// ```
 pub trait Transport {
     /// Sends `request` and returns the peer's response bytes.
     fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError>;

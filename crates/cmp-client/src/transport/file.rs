@@ -186,6 +186,19 @@ impl<T: Transport> Transport for RecordingTransport<T> {
 /// Note that the client's checks still apply: replayed responses must match the
 /// transaction's transactionID and nonces, so replaying only works with requests that
 /// reproduce them (or with checks relaxed for testing).
+///
+/// ```
+/// use cmp_client::transport::{MessageFiles, ReplayTransport, Transport};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../cmp-proto/tests/fixtures/mac/ir/ip.der");
+/// // As `openssl cmp -rspin ip.der`: the first request is answered with this file.
+/// let mut replay = ReplayTransport::new(MessageFiles::list([fixture]));
+/// let answer = replay.send(b"any request")?;
+/// assert_eq!(answer, std::fs::read(fixture)?);
+/// assert!(replay.send(b"a second request").is_err(), "no more files");
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ReplayTransport {
     rspin: MessageFiles,

@@ -52,6 +52,21 @@ const MAX_CONTENT_TYPE_IN_ERROR: usize = 100;
 ///
 /// Errors name the URL (without any `user:password@` part) and never contain request or
 /// response bytes.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cmp_client::transport::HttpTransport;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = HttpTransport::builder("https://ca.example/ejbca/publicweb/cmp/ra-hmac")
+///     // TLS trust for the connection, apart from the CMP trust of the messages.
+///     .tls_roots_file("/etc/cmp/tls-ca.pem")?
+///     .connect_timeout(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(30))
+///     .build()?;
+/// # let _ = transport;
+/// # Ok(()) }
+/// ```
 pub struct HttpTransport {
     agent: ureq::Agent,
     uri: Uri,
