@@ -128,6 +128,13 @@ fn load_password(source: &SecretSource) -> Result<Zeroizing<String>, Failure> {
             "--p12-password: the password from {source} is not UTF-8"
         ))
     })?;
+    if !text.is_ascii() {
+        // Java 17's PBES2 refuses such passwords ("Password is not ASCII").
+        eprintln!(
+            "cmpv2: warning: --p12-password from {source} is not ASCII: OpenSSL opens the \
+             PKCS#12 files, Java's keytool and KeyStore cannot"
+        );
+    }
     Ok(Zeroizing::new(text.to_owned()))
 }
 

@@ -9,6 +9,10 @@
 //! `openssl pkcs12 -export -jdktrust anyExtendedKeyUsage` writes it, so `keytool` lists
 //! each one as a `trustedCertEntry`.
 //!
+//! Passwords for Java must be ASCII: Java 17's PBES2 refuses any other ("Password is not
+//! ASCII"), for stores it reads and for stores it writes alike; OpenSSL takes UTF-8 and
+//! reads ours (`tests/output.rs`). [`generate_password`] makes ASCII ones.
+//!
 //! No maintained PKCS#12 crate builds on this workspace's `cms`/`der` versions
 //! (`pkcs12 0.2.0-pre.0` pins `cms =0.3.0-pre.1`, and `p12-keystore` depends on it), so the
 //! PFX structure and the PKCS#12 KDF are written here; PBES2 is the `pkcs5` crate's.

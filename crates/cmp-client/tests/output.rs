@@ -250,3 +250,48 @@ fn pem_outputs() {
     let pem = key_pem(&key("ee.key")).expect("pem");
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
 }
+
+/// A password outside ASCII: the MAC key takes it as BMPString (RFC 7292 §B.1), PBES2 as
+/// UTF-8 (RFC 8018 §3), as OpenSSL does. (Java 17's keytool cannot take part: its PBES2
+/// refuses any non-ASCII password, "Password is not ASCII", for stores it writes too;
+/// see the `output` module documentation.)
+#[test]
+fn non_ascii_password_opens_with_openssl_and_only_with_itself() {
+    const WIDE: &str = "pässwörd-€-密码";
+    let dir = temp_dir("wide-password");
+    let p12 = keystore_p12(
+        &key("ee.key"),
+        &cert("ee.pem"),
+        &[cert("root.pem")],
+        WIDE,
+        "ee",
+    )
+    .expect("keystore");
+    let path = dir.join("wide.p12");
+    std::fs::write(&path, p12).expect("write");
+    let path_text = path.to_string_lossy().into_owned();
+    let (ok, out, err) = openssl(&[
+        "pkcs12",
+        "-in",
+        &path_text,
+        "-passin",
+        &format!("pass:{WIDE}"),
+        "-nodes",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("BEGIN PRIVATE KEY") && out.contains("BEGIN CERTIFICATE"),
+        "{out}"
+    );
+    // The same letters in another normalisation or case are another password.
+    let (ok, _, _) = openssl(&[
+        "pkcs12",
+        "-in",
+        &path_text,
+        "-passin",
+        "pass:PÄSSWÖRD-€-密码",
+        "-noout",
+    ]);
+    assert!(!ok, "a wrong password must fail");
+    std::fs::remove_dir_all(&dir).ok();
+}
