@@ -603,3 +603,53 @@ fn rejects_request_without_message_time() {
     let (bits, error) = refusal(&s, &msg);
     assert!(bits.contains(PkiFailureInfo::MISSING_TIME_STAMP), "{error}");
 }
+
+/// EJBCA bug ejbca-ce #445: the answer's sender has the RDNs of the signer's subject in
+/// reverse order. With a two-RDN name the client refuses it by default and accepts it
+/// only with `tolerate_reversed_rdns`.
+#[test]
+fn reversed_rdn_sender_needs_the_switch() {
+    let ca = TestCa::new(TestCaConfig::default()).expect("CA");
+    let root = ca.root().clone();
+    let subject = ca.server_name();
+    let rdns: Vec<String> = subject.to_string().split(',').map(str::to_owned).collect();
+    assert!(rdns.len() >= 2, "a multi-RDN name: {subject}");
+    let reversed: Name = rdns
+        .iter()
+        .rev()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",")
+        .parse()
+        .expect("reversed DN");
+    assert_ne!(reversed, subject);
+    let mut rc = ca.responder_config();
+    rc.name = GeneralName::DirectoryName(reversed);
+    rc.credentials = rc
+        .credentials
+        .with_mac(REF.to_vec(), SharedSecret::from(SECRET));
+    let mut s = Setup {
+        responder: Arc::new(Responder::new(rc, ca)),
+        root,
+        signer: None,
+    };
+    // The signer is enrolled with MAC (a MAC answer has no certificate to compare the
+    // sender with); then requests are signed, so the answers are signed by the CMP
+    // server certificate and their sender is compared with its subject.
+    let signer = enrolled_signer(&mut s);
+    let key = SigningKey::generate(KeyType::P256).expect("key");
+    let err = client(&s, signature_protector(&signer))
+        .enroll(ir(&key, "CN=strict.example"))
+        .unwrap_err();
+    assert!(err.to_string().contains("sender"), "{err}");
+
+    let mut config = ClientConfig::new(signature_protector(&signer), trust(&s));
+    config.policy.tolerate_reversed_rdns = true;
+    let enrolled = Client::new(config, InProcess(Arc::clone(&s.responder)))
+        .enroll(ir(&key, "CN=tolerant.example"))
+        .expect("accepted with the switch");
+    assert_eq!(
+        enrolled.certificate.tbs_certificate().subject().to_string(),
+        "CN=tolerant.example"
+    );
+}
