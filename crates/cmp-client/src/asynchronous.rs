@@ -77,14 +77,17 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use cmp_proto::InfoTypeAndValue;
 use cmp_proto::builder::CrlReason;
+use cmp_proto::spki::AlgorithmIdentifierOwned;
 use cmp_proto::x509_cert::Certificate;
+use cmp_proto::x509_cert::crl::CertificateList;
+use cmp_proto::{CertReqTemplateContent, CrlStatus, InfoTypeAndValue};
 use tokio::sync::Semaphore;
 
 use crate::client::unreachable_step;
 use crate::config::ClientConfig;
 use crate::error::Result;
+use crate::transaction::general::typed::{self, ReadInfo};
 use crate::transaction::{
     Enrolled, Enrollment, EnrollmentRequest, GeneralMessage, Next, Revocation,
 };
@@ -282,22 +285,35 @@ impl<T: AsyncTransport> AsyncClient<T> {
     /// this client's configuration), from its first request to the end: for a caller
     /// that records the transaction (its transactionID, nonces, request) before any
     /// byte is sent.
+    ///
+    /// When the enrollment fails while the CA may still hold the transaction open, the
+    /// client first sends the CA an error message, best effort, as
+    /// [`Client::enroll`](crate::Client::enroll) does; the error returned is the
+    /// original one.
     pub async fn drive_enrollment(&self, tx: Enrollment, request: Vec<u8>) -> Result<Enrolled> {
         let (mut tx, mut bytes) = (tx, request);
         loop {
             let response = self.transport.send(bytes).await?;
-            match tx.receive(&self.config, &response, SystemTime::now())? {
-                Next::Done(enrolled) => return Ok(enrolled),
-                Next::Send {
+            match tx.receive(&self.config, &response, SystemTime::now()) {
+                Ok(Next::Done(enrolled)) => return Ok(enrolled),
+                Ok(Next::Send {
                     transaction,
                     request,
                     wait,
-                } => {
+                }) => {
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }
                     tx = transaction;
                     bytes = request;
+                }
+                Err(failed) => {
+                    if let Some(error_message) = failed.error_message {
+                        // Best effort, bounded by the transport's timeouts: the answer
+                        // (pkiConf or an error) and any failure change nothing.
+                        let _ = self.transport.send(error_message).await;
+                    }
+                    return Err(failed.error);
                 }
             }
         }
@@ -324,5 +340,93 @@ impl<T: AsyncTransport> AsyncClient<T> {
             Next::Done(infos) => Ok(infos),
             Next::Send { .. } => unreachable_step(),
         }
+    }
+}
+
+/// Typed general messages (RFC 9483 §4.3), as the blocking
+/// [`Client`](crate::Client) has them and sharing their code.
+impl<T: AsyncTransport> AsyncClient<T> {
+    async fn ask<R, A: ReadInfo<R>>(&self, query: typed::Query<A>) -> Result<R> {
+        let genp = self.general_message(query.request).await?;
+        query.answer.read(&genp, SystemTime::now())
+    }
+
+    /// The CA certificates the CA offers (caCerts, RFC 9480 §2.14); empty when it has none.
+    ///
+    /// ```no_run
+    /// # use cmp_client::asynchronous::{AsyncClient, AsyncHttpTransport};
+    /// # async fn run(client: AsyncClient<AsyncHttpTransport>) -> Result<(), cmp_client::Error> {
+    /// for ca in client.ca_certs().await? {
+    ///     println!("{}", ca.tbs_certificate().subject());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ca_certs(&self) -> Result<Vec<Certificate>> {
+        self.ask(typed::ca_certs()).await
+    }
+
+    /// A new root CA certificate, validated against `old_root` (rootCaKeyUpdate,
+    /// RFC 9480 §2.15): newWithNew is checked to be self-signed and linked to
+    /// `old_root` through newWithOld (and oldWithNew when present); `None` when the
+    /// root is current.
+    ///
+    /// ```no_run
+    /// # use cmp_client::asynchronous::{AsyncClient, AsyncHttpTransport};
+    /// # use cmp_proto::x509_cert::Certificate;
+    /// # async fn run(client: AsyncClient<AsyncHttpTransport>, root: Certificate) -> Result<(), cmp_client::Error> {
+    /// if let Some(new_root) = client.root_ca_update(&root).await? {
+    ///     println!("trust {} from now on", new_root.tbs_certificate().subject());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn root_ca_update(&self, old_root: &Certificate) -> Result<Option<Certificate>> {
+        let query = typed::root_ca_update(old_root, self.config.policy.limits.clone())?;
+        self.ask(query).await
+    }
+
+    /// The template the CA wants requests to follow (certReqTemplate, RFC 9480 §2.16);
+    /// `None` when it has none.
+    ///
+    /// ```no_run
+    /// # use cmp_client::asynchronous::{AsyncClient, AsyncHttpTransport};
+    /// # async fn run(client: AsyncClient<AsyncHttpTransport>) -> Result<(), cmp_client::Error> {
+    /// if let Some(template) = client.cert_req_template().await? {
+    ///     println!("subject: {:?}", template.cert_template.subject);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn cert_req_template(&self) -> Result<Option<CertReqTemplateContent>> {
+        self.ask(typed::cert_req_template()).await
+    }
+
+    /// The key types the CA accepts for signing keys (signKeyPairTypes,
+    /// RFC 4210 §5.3.19.2); empty when it names none.
+    ///
+    /// ```no_run
+    /// # use cmp_client::asynchronous::{AsyncClient, AsyncHttpTransport};
+    /// # async fn run(client: AsyncClient<AsyncHttpTransport>) -> Result<(), cmp_client::Error> {
+    /// for algorithm in client.sign_key_pair_types().await? {
+    ///     println!("{}", algorithm.oid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn sign_key_pair_types(&self) -> Result<Vec<AlgorithmIdentifierOwned>> {
+        self.ask(typed::sign_key_pair_types()).await
+    }
+
+    /// Current CRLs (crls, RFC 9480 §2.17), given the ones already held in `status`
+    /// (an empty list asks for all); empty when none is newer.
+    ///
+    /// ```no_run
+    /// # use cmp_client::asynchronous::{AsyncClient, AsyncHttpTransport};
+    /// # async fn run(client: AsyncClient<AsyncHttpTransport>) -> Result<(), cmp_client::Error> {
+    /// for crl in client.crls(&[]).await? {
+    ///     let revoked = crl.tbs_cert_list.revoked_certificates.as_deref().unwrap_or_default();
+    ///     println!("{}: {} revoked", crl.tbs_cert_list.issuer, revoked.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn crls(&self, status: &[CrlStatus]) -> Result<Vec<CertificateList>> {
+        self.ask(typed::crls(status)?).await
     }
 }

@@ -3,11 +3,14 @@
 use std::time::SystemTime;
 
 use cmp_proto::builder::CrlReason;
+use cmp_proto::spki::AlgorithmIdentifierOwned;
 use cmp_proto::x509_cert::Certificate;
-use cmp_proto::{InfoTypeAndValue, oid};
+use cmp_proto::x509_cert::crl::CertificateList;
+use cmp_proto::{CertReqTemplateContent, CrlStatus, InfoTypeAndValue};
 
 use crate::config::ClientConfig;
 use crate::error::Result;
+use crate::transaction::general::typed::{self, ReadInfo};
 use crate::transaction::{
     Enrolled, Enrollment, EnrollmentRequest, GeneralMessage, Next, Revocation,
 };
@@ -54,20 +57,34 @@ impl<T: Transport> Client<T> {
     }
 
     /// Enrolls (ir, cr, kur or p10cr), confirms, and polls when asked to wait.
+    ///
+    /// When the enrollment fails while the CA may still hold the transaction open (a
+    /// response failed a check, the polling deadline passed), the client first sends the
+    /// CA an error message, best effort, so that it ends the transaction and withdraws
+    /// an unconfirmed certificate ([`Failed`](crate::transaction::Failed) says when and
+    /// why); the error returned is the original one.
     pub fn enroll(&mut self, request: EnrollmentRequest) -> Result<Enrolled> {
         let (mut tx, mut bytes) = Enrollment::start(&self.config, request, SystemTime::now())?;
         loop {
             let response = self.transport.send(&bytes)?;
-            match tx.receive(&self.config, &response, SystemTime::now())? {
-                Next::Done(enrolled) => return Ok(enrolled),
-                Next::Send {
+            match tx.receive(&self.config, &response, SystemTime::now()) {
+                Ok(Next::Done(enrolled)) => return Ok(enrolled),
+                Ok(Next::Send {
                     transaction,
                     request,
                     wait,
-                } => {
+                }) => {
                     std::thread::sleep(wait);
                     tx = transaction;
                     bytes = request;
+                }
+                Err(failed) => {
+                    if let Some(error_message) = &failed.error_message {
+                        // Best effort, bounded by the transport's timeouts: the answer
+                        // (pkiConf or an error) and any failure change nothing.
+                        let _ = self.transport.send(error_message);
+                    }
+                    return Err(failed.error);
                 }
             }
         }
@@ -105,87 +122,35 @@ pub(crate) fn unreachable_step<R>() -> Result<R> {
 
 /// Typed general messages (RFC 9483 §4.3).
 impl<T: Transport> Client<T> {
-    fn info(
-        &mut self,
-        request: Vec<InfoTypeAndValue>,
-        wanted: der::asn1::ObjectIdentifier,
-        name: &'static str,
-    ) -> Result<InfoTypeAndValue> {
-        self.general_message(request)?
-            .into_iter()
-            .find(|itav| itav.info_type == wanted)
-            .ok_or(crate::Error::MissingInfo { info_type: name })
+    fn ask<R, A: ReadInfo<R>>(&mut self, query: typed::Query<A>) -> Result<R> {
+        let genp = self.general_message(query.request)?;
+        query.answer.read(&genp, SystemTime::now())
     }
 
     /// The CA certificates the CA offers (caCerts, RFC 9480 §2.14); empty when it has none.
     pub fn ca_certs(&mut self) -> Result<Vec<Certificate>> {
-        let itav = self.info(
-            vec![InfoTypeAndValue::request(oid::IT_CA_CERTS)],
-            oid::IT_CA_CERTS,
-            "caCerts",
-        )?;
-        Ok(itav
-            .ca_certs()
-            .map_err(crate::Error::BadInfoValue)?
-            .unwrap_or_default())
+        self.ask(typed::ca_certs())
     }
 
     /// A new root CA certificate, validated against `old_root` (rootCaKeyUpdate,
     /// RFC 9480 §2.15); `None` when the root is current.
     pub fn root_ca_update(&mut self, old_root: &Certificate) -> Result<Option<Certificate>> {
-        let request = vec![
-            InfoTypeAndValue::request(oid::IT_ROOT_CA_KEY_UPDATE),
-            InfoTypeAndValue::root_ca_cert(old_root).map_err(crate::Error::Build)?,
-        ];
-        let itav = self.info(request, oid::IT_ROOT_CA_KEY_UPDATE, "rootCaKeyUpdate")?;
-        let Some(update) = itav
-            .root_ca_key_update()
-            .map_err(crate::Error::BadInfoValue)?
-        else {
-            return Ok(None);
-        };
-        crate::checks::validate_root_ca_update(
-            &update,
-            old_root,
-            SystemTime::now(),
-            &self.config.policy.limits,
-        )
-        .map(Some)
+        let query = typed::root_ca_update(old_root, self.config.policy.limits.clone())?;
+        self.ask(query)
     }
 
     /// The template the CA wants requests to follow (certReqTemplate, RFC 9480 §2.16).
-    pub fn cert_req_template(&mut self) -> Result<Option<cmp_proto::CertReqTemplateContent>> {
-        let itav = self.info(
-            vec![InfoTypeAndValue::request(oid::IT_CERT_REQ_TEMPLATE)],
-            oid::IT_CERT_REQ_TEMPLATE,
-            "certReqTemplate",
-        )?;
-        itav.cert_req_template().map_err(crate::Error::BadInfoValue)
+    pub fn cert_req_template(&mut self) -> Result<Option<CertReqTemplateContent>> {
+        self.ask(typed::cert_req_template())
     }
 
     /// The key types the CA accepts for signing keys (signKeyPairTypes, RFC 4210 §5.3.19.2).
-    pub fn sign_key_pair_types(&mut self) -> Result<Vec<spki::AlgorithmIdentifierOwned>> {
-        let itav = self.info(
-            vec![InfoTypeAndValue::request(oid::IT_SIGN_KEY_PAIR_TYPES)],
-            oid::IT_SIGN_KEY_PAIR_TYPES,
-            "signKeyPairTypes",
-        )?;
-        Ok(itav
-            .sign_key_pair_types()
-            .map_err(crate::Error::BadInfoValue)?
-            .unwrap_or_default())
+    pub fn sign_key_pair_types(&mut self) -> Result<Vec<AlgorithmIdentifierOwned>> {
+        self.ask(typed::sign_key_pair_types())
     }
 
     /// Current CRLs (crls, RFC 9480 §2.17), given the ones already held in `status`.
-    pub fn crls(
-        &mut self,
-        status: &[cmp_proto::CrlStatus],
-    ) -> Result<Vec<x509_cert::crl::CertificateList>> {
-        let request = vec![InfoTypeAndValue::crl_status_list(status).map_err(crate::Error::Build)?];
-        let itav = self.info(request, oid::IT_CRLS, "crls")?;
-        Ok(itav
-            .crls()
-            .map_err(crate::Error::BadInfoValue)?
-            .unwrap_or_default())
+    pub fn crls(&mut self, status: &[CrlStatus]) -> Result<Vec<CertificateList>> {
+        self.ask(typed::crls(status)?)
     }
 }

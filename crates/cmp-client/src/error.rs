@@ -4,7 +4,7 @@
 use core::fmt;
 
 use cmp_proto::protection::ProtectionKind;
-use cmp_proto::{BodyType, ErrorMsgContent, PkiStatusInfo};
+use cmp_proto::{BodyType, ErrorMsgContent, PkiFailureInfo, PkiStatusInfo};
 
 use crate::transport::TransportError;
 
@@ -167,14 +167,60 @@ impl Error {
     /// Whether the peer is to blame for a response that must not be trusted (as
     /// opposed to a refusal, a local mistake or a network failure).
     pub fn is_forged_or_broken_response(&self) -> bool {
-        !matches!(
-            self,
+        self.fail_info().is_some()
+    }
+
+    /// The failInfo bit (RFC 4210 §5.2.3) that names this problem in an error message
+    /// to the peer, for the problems the peer is to blame for; `None` for a refusal by
+    /// the peer, our own mistakes and transport failures.
+    ///
+    /// The bits are the ones a CA answers the same faults in a request with (RFC 9483
+    /// §3.5, and `cmp-server`'s responder): a bad protection is badMessageCheck, a
+    /// wrong recipNonce badRecipientNonce, a message of the wrong shape badDataFormat,
+    /// and so on. An enrollment sends them in the error message that ends a transaction
+    /// the CA may still hold open ([`Failed`](crate::transaction::Failed)).
+    pub fn fail_info(&self) -> Option<PkiFailureInfo> {
+        use PkiFailureInfo as F;
+        Some(match self {
+            Self::Malformed(_) => F::BAD_DATA_FORMAT,
+            Self::UnsupportedPvno { .. } => F::UNSUPPORTED_VERSION,
+            Self::TransactionIdMismatch => F::BAD_REQUEST,
+            Self::RecipNonceMismatch => F::BAD_RECIPIENT_NONCE,
+            Self::BadSenderNonce => F::BAD_SENDER_NONCE,
+            Self::Unprotected { .. } | Self::NoSignerCertificate => F::BAD_MESSAGE_CHECK,
+            Self::ProtectionInvalid(cmp_proto::Error::UnsupportedAlgorithm { .. }) => F::BAD_ALG,
+            Self::ProtectionInvalid(_) => F::BAD_MESSAGE_CHECK,
+            Self::ProtectionKindMismatch { .. } => F::WRONG_INTEGRITY,
+            Self::UnexpectedSender { .. }
+            | Self::SignerNameMismatch { .. }
+            | Self::SignerKidMismatch
+            | Self::SignerNotValidNow { .. }
+            | Self::SignerKeyUsage { .. }
+            | Self::SignerUntrusted { .. } => F::SIGNER_NOT_TRUSTED,
+            // Not the answer our request allows, or "waiting" when polling is over.
+            Self::UnexpectedBody { .. } | Self::WaitingAgain => F::BAD_REQUEST,
+            // We cannot decrypt: indirect proof-of-possession is not supported.
+            Self::EncryptedCertificate => F::BAD_REQUEST,
+            Self::ResponseCount { .. }
+            | Self::CertReqIdMismatch { .. }
+            | Self::MissingCertificate
+            | Self::PollRepMismatch
+            | Self::CheckAfterOutOfRange { .. }
+            | Self::RevocationResponseMismatch { .. }
+            | Self::MissingInfo { .. }
+            | Self::BadInfoValue(_) => F::BAD_DATA_FORMAT,
+            // As in the certConf that rejects such a certificate (RFC 4210 §5.3.18).
+            Self::PublicKeyMismatch
+            | Self::CertificateUntrusted { .. }
+            | Self::RootUpdateInvalid { .. } => F::INCORRECT_DATA,
+            // The CA did not decide in the time we wait: it is unavailable to us.
+            Self::PollingDeadline => F::SYSTEM_UNAVAIL,
             Self::Rejected { .. }
-                | Self::ErrorMessage { .. }
-                | Self::Config { .. }
-                | Self::Build(_)
-                | Self::Transport(_)
-        )
+            | Self::ErrorMessage { .. }
+            | Self::Config { .. }
+            | Self::Build(_)
+            | Self::Transport(_) => return None,
+        })
     }
 }
 
@@ -313,3 +359,37 @@ impl From<TransportError> for Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_peers_faults_name_a_fail_info() {
+        let ours = [
+            Error::Config {
+                reason: "no secret".into(),
+            },
+            Error::Transport(TransportError::Timeout {
+                target: "http://ca".into(),
+            }),
+            Error::Rejected {
+                body: BodyType::Ip,
+                status: PkiStatusInfo::accepted(),
+            },
+        ];
+        for error in ours {
+            assert_eq!(error.fail_info(), None, "{error}");
+            assert!(!error.is_forged_or_broken_response());
+        }
+        assert_eq!(
+            Error::RecipNonceMismatch.fail_info(),
+            Some(PkiFailureInfo::BAD_RECIPIENT_NONCE)
+        );
+        assert_eq!(
+            Error::PollingDeadline.fail_info(),
+            Some(PkiFailureInfo::SYSTEM_UNAVAIL)
+        );
+        assert!(Error::PollingDeadline.is_forged_or_broken_response());
+    }
+}

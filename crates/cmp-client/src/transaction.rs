@@ -26,11 +26,19 @@
 //! let (mut tx, mut request) = Enrollment::start(&config, EnrollmentRequest::Ir(ir), SystemTime::now())?;
 //! let enrolled = loop {
 //!     let response = post(&request); // HTTP, a queue, a file: the transaction does not care
-//!     match tx.receive(&config, &response, SystemTime::now())? {
-//!         Next::Done(enrolled) => break enrolled,
-//!         Next::Send { transaction, request: next, wait } => {
+//!     match tx.receive(&config, &response, SystemTime::now()) {
+//!         Ok(Next::Done(enrolled)) => break enrolled,
+//!         Ok(Next::Send { transaction, request: next, wait }) => {
 //!             std::thread::sleep(wait); // checkAfter while polling, else zero
 //!             (tx, request) = (transaction, next);
+//!         }
+//!         Err(failed) => {
+//!             // Tell the CA, when it may still hold the transaction open; its answer
+//!             // changes nothing.
+//!             if let Some(error_message) = &failed.error_message {
+//!                 let _ = post(error_message);
+//!             }
+//!             return Err(failed.error.into());
 //!         }
 //!     }
 //! };
@@ -40,10 +48,10 @@
 
 mod enrollment;
 mod exchange;
-mod general;
+pub(crate) mod general;
 mod revocation;
 
-pub use enrollment::{Enrolled, Enrollment, EnrollmentRequest};
+pub use enrollment::{Enrolled, Enrollment, EnrollmentRequest, Failed};
 pub use general::GeneralMessage;
 pub use revocation::Revocation;
 

@@ -1,6 +1,8 @@
 //! The async client and HTTP transport (`cmp_client::asynchronous`) against OpenSSL's
 //! mock server: enrollment, polling, concurrent enrollments sharing one transport,
-//! revocation, general messages, and a transport error.
+//! revocation, general messages, the error message that ends a refused transaction,
+//! and a transport error; and the typed general messages against a scripted CA that
+//! answers with real values.
 #![cfg(feature = "tokio")]
 
 mod openssl_mock;
@@ -17,10 +19,22 @@ use cmp_client::checks::Trust;
 use cmp_client::transaction::{Enrollment, EnrollmentRequest};
 use cmp_client::transport::{HttpTransport, TransportError};
 use cmp_client::{ClientConfig, Error};
-use cmp_proto::builder::{CertRequestBuilder, CrlReason};
+use cmp_proto::builder::{CertRequestBuilder, CrlReason, HeaderBuilder};
+use cmp_proto::crmf::CertTemplate;
+use cmp_proto::der::asn1::BitString;
+use cmp_proto::der::{Decode, DecodePem, Encode};
 use cmp_proto::protection::{MacAlgorithm, Protector, SharedSecret};
+use cmp_proto::spki::AlgorithmIdentifierOwned;
+use cmp_proto::x509_cert::Certificate;
+use cmp_proto::x509_cert::certificate::Version;
+use cmp_proto::x509_cert::crl::{CertificateList, TbsCertList};
+use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
 use cmp_proto::x509_cert::name::Name;
-use cmp_proto::{InfoTypeAndValue, oid};
+use cmp_proto::x509_cert::time::Time;
+use cmp_proto::{
+    CertReqTemplateContent, InfoTypeAndValue, PkiBody, PkiFailureInfo, PkiMessage,
+    RootCaKeyUpdateContent, oid,
+};
 use openssl_mock::*;
 
 fn mac_config() -> ClientConfig {
@@ -226,4 +240,221 @@ async fn connection_refused_is_a_transport_error() {
         matches!(err, Error::Transport(TransportError::Io { .. })),
         "{err:?}"
     );
+}
+
+/// Passes every request to `inner` and keeps a copy of each request and response.
+struct Recording<T> {
+    inner: T,
+    exchanges: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl<T: AsyncTransport + Sync> AsyncTransport for Recording<T> {
+    async fn send(&self, request: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        let response = self.inner.send(request.clone()).await?;
+        self.exchanges
+            .lock()
+            .expect("lock")
+            .push((request, response.clone()));
+        Ok(response)
+    }
+}
+
+#[tokio::test]
+async fn refused_ip_is_reported_to_the_ca_before_the_error_is_returned() {
+    // The ip is genuine but not from the sender we insist on: the client refuses it while
+    // OpenSSL waits for the certConf, and tells it so with an error message.
+    let server = MockServer::mac(&[]);
+    let mut config = mac_config();
+    config.policy.expected_sender = Some(Name::from_str("CN=Another CA").expect("DN"));
+    let recording = Recording {
+        inner: transport(&server.url(), 2),
+        exchanges: Default::default(),
+    };
+    let client = AsyncClient::new(config, recording);
+    let err = client.enroll(ir()).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedSender { .. }), "{err}");
+    let exchanges = client.transport().exchanges.lock().expect("lock");
+    assert_eq!(exchanges.len(), 2, "ir, then the error message");
+    let (request, response) = &exchanges[1];
+    let sent = PkiMessage::from_der(request).expect("error message");
+    let PkiBody::Error(content) = &sent.body else {
+        panic!("sent {}", sent.body.body_type())
+    };
+    assert_eq!(
+        content.pki_status_info.failure_info(),
+        PkiFailureInfo::SIGNER_NOT_TRUSTED
+    );
+    let answer = PkiMessage::from_der(response).expect("answer");
+    assert!(
+        matches!(answer.body, PkiBody::PkiConf(_)),
+        "OpenSSL answered {:?}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn typed_general_messages_against_openssl() {
+    // OpenSSL's mock server echoes each info type without a value: "nothing offered".
+    let server = MockServer::mac(&[]);
+    let client = client(&server);
+    assert_eq!(client.ca_certs().await.expect("caCerts"), vec![]);
+    // OpenSSL 3.0 cannot process the two-entry genm of RFC 9483 §4.3.2.
+    let err = client.root_ca_update(&cert("root.pem")).await.unwrap_err();
+    assert!(matches!(err, Error::ErrorMessage { .. }), "{err}");
+    assert_eq!(
+        client.cert_req_template().await.expect("certReqTemplate"),
+        None
+    );
+    assert_eq!(
+        client
+            .sign_key_pair_types()
+            .await
+            .expect("signKeyPairTypes"),
+        vec![]
+    );
+}
+
+fn root_update_cert(file: &str) -> Certificate {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/root-update")
+        .join(file);
+    Certificate::from_pem(std::fs::read(path).expect("fixture")).expect("PEM")
+}
+
+fn template() -> CertReqTemplateContent {
+    CertReqTemplateContent {
+        cert_template: CertTemplate {
+            subject: Some(Name::from_str("CN=device-1,O=Example").expect("DN")),
+            ..CertTemplate::default()
+        },
+        key_spec: None,
+    }
+}
+
+fn key_types() -> Vec<AlgorithmIdentifierOwned> {
+    [oid::ED25519, oid::RSA_ENCRYPTION]
+        .map(|oid| AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        })
+        .to_vec()
+}
+
+/// A CRL by root.pem's name. The client hands CRLs over undecided (checking them is
+/// the caller's job), so the signature bytes are a stand-in.
+fn crl() -> CertificateList {
+    let alg = AlgorithmIdentifierOwned {
+        oid: oid::ED25519,
+        parameters: None,
+    };
+    CertificateList {
+        tbs_cert_list: TbsCertList {
+            version: Version::V2,
+            signature: alg.clone(),
+            issuer: cert("root.pem").tbs_certificate().subject().clone(),
+            this_update: Time::now().expect("now"),
+            next_update: None,
+            revoked_certificates: None,
+            crl_extensions: None,
+        },
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&[0x5a; 64]).expect("bits"),
+    }
+}
+
+/// A CA in the test's process that answers each genm with a MAC-protected genp holding
+/// a real value for every info type asked about.
+struct GenpCa;
+
+impl GenpCa {
+    fn answer(request: &[u8]) -> Vec<u8> {
+        let genm = PkiMessage::from_der(request).expect("genm");
+        let PkiBody::Genm(asked) = &genm.body else {
+            panic!("{}", genm.body.body_type())
+        };
+        let genp = asked
+            .iter()
+            .filter_map(|itav| match itav.info_type {
+                oid::IT_CA_CERTS => Some(InfoTypeAndValue::ca_certs_value(&[
+                    cert("root.pem"),
+                    cert("server.pem"),
+                ])),
+                oid::IT_ROOT_CA_KEY_UPDATE => Some(InfoTypeAndValue::root_ca_key_update_value(
+                    &RootCaKeyUpdateContent {
+                        new_with_new: root_update_cert("new-with-new.pem"),
+                        new_with_old: Some(root_update_cert("new-with-old.pem")),
+                        old_with_new: Some(root_update_cert("old-with-new.pem")),
+                    },
+                )),
+                oid::IT_CERT_REQ_TEMPLATE => {
+                    Some(InfoTypeAndValue::cert_req_template_value(&template()))
+                }
+                oid::IT_SIGN_KEY_PAIR_TYPES => {
+                    Some(InfoTypeAndValue::sign_key_pair_types_value(&key_types()))
+                }
+                oid::IT_CRL_STATUS_LIST => Some(InfoTypeAndValue::crls_value(&[crl()])),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .expect("genp values");
+        let ca = GeneralName::DirectoryName(cert("server.pem").tbs_certificate().subject().clone());
+        let protector = mac_config().protector;
+        HeaderBuilder::reply_to(&genm.header, ca)
+            .expect("header")
+            .build(PkiBody::Genp(genp), Some(&protector))
+            .expect("genp")
+            .to_der()
+            .expect("DER")
+    }
+}
+
+impl AsyncTransport for GenpCa {
+    async fn send(&self, request: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        Ok(Self::answer(&request))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_general_messages_read_what_the_ca_offers() {
+    // In spawned tasks: the futures are Send, so an issuer can run them anywhere.
+    let client = Arc::new(AsyncClient::new(mac_config(), GenpCa));
+    let ca_certs = tokio::spawn({
+        let client = Arc::clone(&client);
+        async move { client.ca_certs().await }
+    });
+    let root_update = tokio::spawn({
+        let client = Arc::clone(&client);
+        async move { client.root_ca_update(&cert("root.pem")).await }
+    });
+    assert_eq!(
+        ca_certs.await.expect("task").expect("caCerts"),
+        vec![cert("root.pem"), cert("server.pem")]
+    );
+    assert_eq!(
+        root_update.await.expect("task").expect("rootCaKeyUpdate"),
+        Some(root_update_cert("new-with-new.pem")),
+        "validated against root.pem"
+    );
+    assert_eq!(
+        client.cert_req_template().await.expect("certReqTemplate"),
+        Some(template())
+    );
+    assert_eq!(
+        client
+            .sign_key_pair_types()
+            .await
+            .expect("signKeyPairTypes"),
+        key_types()
+    );
+    assert_eq!(client.crls(&[]).await.expect("crls"), vec![crl()]);
+}
+
+#[tokio::test]
+async fn root_ca_update_not_linked_to_our_root_is_refused() {
+    let client = AsyncClient::new(mac_config(), GenpCa);
+    let err = client
+        .root_ca_update(&cert("server.pem"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RootUpdateInvalid { .. }), "{err}");
 }

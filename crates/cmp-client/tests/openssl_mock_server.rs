@@ -1,7 +1,8 @@
 //! Our client against OpenSSL's mock server (`openssl cmp -port`): every flow with MAC
 //! and with signature protection, polling, implicit confirmation granted and not, server
-//! errors, a rejection, a wrong secret, a wrong trust anchor and a certificate for
-//! another key. Each asserts the outcome, not just success.
+//! errors, a rejection, a wrong secret, a wrong trust anchor, a certificate for another
+//! key, and the error message that ends a transaction the client gave up on. Each
+//! asserts the outcome, not just success.
 
 mod openssl_mock;
 
@@ -9,14 +10,16 @@ use std::str::FromStr;
 
 use cmp_client::checks::Trust;
 use cmp_client::transaction::EnrollmentRequest;
-use cmp_client::transport::HttpTransport;
+use cmp_client::transport::{HttpTransport, Transport, TransportError};
 use cmp_client::{Client, ClientConfig, Error};
 use cmp_proto::builder::{CertRequestBuilder, CrlReason};
-use cmp_proto::der::DecodePem;
-use cmp_proto::protection::{MacAlgorithm, Protector, SharedSecret};
+use cmp_proto::der::{Decode, DecodePem};
+use cmp_proto::protection::{MacAlgorithm, Protector, SharedSecret, verify_mac};
 use cmp_proto::x509_cert::name::Name;
 use cmp_proto::x509_cert::request::CertReq;
-use cmp_proto::{InfoTypeAndValue, PkiFailureInfo, oid};
+use cmp_proto::{
+    InfoTypeAndValue, Limits, PkiBody, PkiFailureInfo, PkiMessage, ReceivedMessage, oid,
+};
 use openssl_mock::*;
 
 fn mac_config() -> ClientConfig {
@@ -284,4 +287,85 @@ fn typed_general_messages_against_openssl() {
         client.sign_key_pair_types().expect("signKeyPairTypes"),
         vec![]
     );
+}
+
+/// Passes every exchange to `inner` and keeps a copy of each request and response.
+struct Recording<T> {
+    inner: T,
+    exchanges: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let response = self.inner.send(request)?;
+        self.exchanges.push((request.to_vec(), response.clone()));
+        Ok(response)
+    }
+}
+
+/// The last exchange was our error message, and OpenSSL answered it with a pkiConf
+/// under its MAC: it took the error message as the end of the transaction.
+fn assert_error_message_acknowledged(exchanges: &[(Vec<u8>, Vec<u8>)], fail_info: PkiFailureInfo) {
+    let (request, response) = exchanges.last().expect("exchanges");
+    let sent = PkiMessage::from_der(request).expect("request decodes");
+    let PkiBody::Error(content) = &sent.body else {
+        panic!("last sent {}", sent.body.body_type())
+    };
+    assert_eq!(content.pki_status_info.failure_info(), fail_info);
+    let answer = ReceivedMessage::decode(response, &Limits::default()).expect("answer decodes");
+    assert!(
+        matches!(answer.message.body, PkiBody::PkiConf(_)),
+        "OpenSSL answered {:?}",
+        answer.message.body
+    );
+    assert_eq!(
+        answer.message.header.transaction_id,
+        sent.header.transaction_id
+    );
+    assert_eq!(answer.message.header.recip_nonce, sent.header.sender_nonce);
+    verify_mac(
+        &answer,
+        &SharedSecret::from(secret().as_str()),
+        &Limits::default(),
+    )
+    .expect("OpenSSL's MAC");
+}
+
+#[test]
+fn polling_deadline_is_reported_to_openssl_which_acknowledges() {
+    let server = MockServer::mac(&["-poll_count", "3", "-check_after", "5"]);
+    let mut config = mac_config();
+    config.polling.deadline = std::time::Duration::from_secs(2);
+    let mut recording = Recording {
+        inner: HttpTransport::builder(server.url())
+            .build()
+            .expect("transport"),
+        exchanges: vec![],
+    };
+    let err = Client::new(config, &mut recording)
+        .enroll(EnrollmentRequest::Ir(crmf()))
+        .unwrap_err();
+    assert!(matches!(err, Error::PollingDeadline), "{err}");
+    assert_error_message_acknowledged(&recording.exchanges, PkiFailureInfo::SYSTEM_UNAVAIL);
+}
+
+#[test]
+fn refused_ip_is_reported_to_openssl_which_acknowledges() {
+    // The ip is genuine but not from the sender we insist on: the client refuses it
+    // while OpenSSL waits for the certConf, and tells it so.
+    let server = MockServer::mac(&[]);
+    let mut config = mac_config();
+    config.policy.expected_sender = Some(Name::from_str("CN=Another CA").expect("DN"));
+    let mut recording = Recording {
+        inner: HttpTransport::builder(server.url())
+            .build()
+            .expect("transport"),
+        exchanges: vec![],
+    };
+    let err = Client::new(config, &mut recording)
+        .enroll(EnrollmentRequest::Ir(crmf()))
+        .unwrap_err();
+    assert!(matches!(err, Error::UnexpectedSender { .. }), "{err}");
+    assert_eq!(recording.exchanges.len(), 2, "ir, then the error message");
+    assert_error_message_acknowledged(&recording.exchanges, PkiFailureInfo::SIGNER_NOT_TRUSTED);
 }

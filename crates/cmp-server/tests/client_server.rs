@@ -653,3 +653,87 @@ fn reversed_rdn_sender_needs_the_switch() {
         "CN=tolerant.example"
     );
 }
+
+/// Sends each request to the responder and keeps the body type of every answer.
+struct Recording {
+    responder: Arc<Responder<TestCa>>,
+    answers: Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl Recording {
+    fn new(s: &Setup) -> (Self, Arc<std::sync::Mutex<Vec<&'static str>>>) {
+        let answers = Arc::default();
+        let transport = Self {
+            responder: Arc::clone(&s.responder),
+            answers: Arc::clone(&answers),
+        };
+        (transport, answers)
+    }
+}
+
+impl Transport for Recording {
+    fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let bytes = self.responder.handle(request, SystemTime::now()).bytes;
+        let answer = PkiMessage::from_der(&bytes).expect("the responder answers in DER");
+        self.answers
+            .lock()
+            .expect("not poisoned")
+            .push(answer.body.body_type().name());
+        Ok(bytes)
+    }
+}
+
+/// The client refuses the ip (here: a sender it does not expect) and tells the CA with an
+/// error message (RFC 4210 §5.3.21): the responder ends the transaction at once and
+/// revokes the certificate that will never be confirmed, instead of holding it until the
+/// transaction times out.
+#[test]
+fn client_error_message_ends_the_transaction_and_revokes_the_unconfirmed_certificate() {
+    let s = setup();
+    let mut config = ClientConfig::new(mac_protector(REF), trust(&s));
+    config.policy.expected_sender = Some("CN=not the CA".parse().expect("dn"));
+    let (transport, answers) = Recording::new(&s);
+    let mut c = Client::new(config, transport);
+    let key = SigningKey::generate(KeyType::P256).expect("key");
+    let err = c.enroll(ir(&key, "CN=refused.example")).unwrap_err();
+    assert!(
+        matches!(err, ClientError::UnexpectedSender { .. }),
+        "expected UnexpectedSender, got {err}"
+    );
+    assert_eq!(*answers.lock().expect("not poisoned"), ["ip", "pkiConf"]);
+    assert_eq!(s.responder.table_sizes().0, 0, "the transaction is over");
+    assert_eq!(s.responder.ca().issued_count(), 1);
+    let crl = s.responder.ca().crl(SystemTime::now()).expect("crl");
+    let revoked = crl.tbs_cert_list.revoked_certificates.unwrap_or_default();
+    assert_eq!(revoked.len(), 1, "the unconfirmed certificate is revoked");
+}
+
+/// Polling that would outlast the client's deadline ends with an error message to the
+/// CA (systemUnavail), which drops the queued request: nothing is issued later.
+#[test]
+fn client_error_message_at_the_polling_deadline_ends_the_transaction() {
+    let s = setup_with(
+        TestCaConfig {
+            poll_count: 5,
+            check_after: Duration::from_secs(10),
+            ..TestCaConfig::default()
+        },
+        false,
+    );
+    let mut config = ClientConfig::new(mac_protector(REF), trust(&s));
+    config.polling.deadline = Duration::from_secs(5);
+    let (transport, answers) = Recording::new(&s);
+    let mut c = Client::new(config, transport);
+    let key = SigningKey::generate(KeyType::P256).expect("key");
+    let err = c.enroll(ir(&key, "CN=patient.example")).unwrap_err();
+    assert!(
+        matches!(err, ClientError::PollingDeadline),
+        "expected PollingDeadline, got {err}"
+    );
+    assert_eq!(
+        answers.lock().expect("not poisoned").last(),
+        Some(&"pkiConf")
+    );
+    assert_eq!(s.responder.table_sizes().0, 0, "the transaction is over");
+    assert_eq!(s.responder.ca().issued_count(), 0);
+}

@@ -1,5 +1,6 @@
-//! Enrollment by ir, cr, kur or p10cr, with certConf/pkiConf, implicit confirmation and
-//! polling (RFC 4210 §5.3.1–§5.3.4, §5.3.18, §5.3.22; RFC 9483 §4.1 and §4.4).
+//! Enrollment by ir, cr, kur or p10cr, with certConf/pkiConf, implicit confirmation,
+//! polling, and the error message that ends a failed transaction at the CA
+//! (RFC 4210 §5.3.1–§5.3.4, §5.3.18, §5.3.21, §5.3.22; RFC 9483 §4.1 and §4.4).
 
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +12,7 @@ use cmp_proto::x509_cert::request::CertReq;
 use cmp_proto::{BodyType, PVNO_CMP2000, PkiBody, PkiFailureInfo, PkiStatusInfo, PollReq};
 
 use super::Next;
-use super::exchange::Exchange;
+use super::exchange::{Exchange, rejection};
 use crate::checks::{self, CertOutcome};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
@@ -86,8 +87,76 @@ pub struct Enrolled {
     pub implicitly_confirmed: bool,
 }
 
+/// An enrollment that ended in an error, and the error message that tells the CA so
+/// when the CA may still hold the transaction open.
+///
+/// RFC 4210 §5.3.21 lets either side send an error message "at any time during a PKI
+/// transaction", and "both sides MUST treat this message as the end of the
+/// transaction". A CA whose response we refuse may hold the transaction open: a
+/// certificate issued and waiting for certConf, which RFC 9483 §4.1.1 has it treat as
+/// rejected only once the certConf fails to come "in time", or a request queued while we
+/// poll. The error message lets it end the transaction now and revoke the unconfirmed
+/// certificate. So [`Self::error_message`] is there when the enrollment fails because:
+///
+/// - a response failed a check of its header, protection or body (the failInfo names
+///   which, see [`Error::fail_info`]), after the first request as well as after a
+///   pollReq or certConf;
+/// - the polling deadline passed (systemUnavail), or the CA said "waiting" again after
+///   polling (badRequest, as OpenSSL's client does).
+///
+/// This includes a response that failed its protection or transaction checks and so may
+/// not come from the CA at all. The error message is still harmless: it is protected by
+/// us, names only our own transactionID, and tells a forger nothing it did not send us;
+/// the real CA, which may be holding the transaction, can clean up. Its recipNonce is
+/// the refused response's senderNonce when that response named our transaction and
+/// answered our last request (what the CA expects if the response was genuine), else
+/// the last senderNonce we accepted.
+///
+/// It is `None` when the CA has already closed the transaction or we told it otherwise:
+/// after a (valid) error message from the CA (RFC 4210 §5.3.21), a rejection in the
+/// ip/cp/kup (RFC 9483 §4.1.1: no certConf, the operation is terminated), after our
+/// certConf rejected a certificate for the wrong key or an untrusted one (that certConf
+/// already ended it, RFC 4210 §5.3.18), and for our own configuration or encoding
+/// errors. The clients send none after a transport failure either: the CA is out of
+/// reach, and its own timeout ends the transaction (RFC 9483 §4.1.1); a caller driving
+/// the transaction itself still holds it then and may try [`Enrollment::abandon`].
+/// Revocation and general messages are single exchanges that leave the CA holding
+/// nothing, so their transactions fail with a plain [`Error`].
+///
+/// The CA answers the error message with pkiConf, or with an error if it cannot match
+/// it to a transaction. The clients send it once, best effort, ignore the answer and
+/// any transport failure, and report [`Self::error`]: the answer can change nothing, and
+/// believing anything in it would let an attacker who forged the refused response
+/// script the rest.
 #[derive(Debug)]
+pub struct Failed {
+    /// Why the enrollment failed.
+    pub error: Error,
+    /// The protected error message to send the CA (see above), when it may still hold
+    /// the transaction open.
+    pub error_message: Option<Vec<u8>>,
+}
+
+impl From<Failed> for Error {
+    fn from(failed: Failed) -> Self {
+        failed.error
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Failed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
 /// What the last request waits for.
+#[derive(Debug)]
 enum Awaiting {
     /// ir/cr/kur/p10cr sent.
     Certificate,
@@ -97,6 +166,12 @@ enum Awaiting {
     Confirmation(Box<Enrolled>),
     /// certConf sent rejecting the certificate: the transaction ends in this error.
     RejectionAck(Box<Error>),
+}
+
+/// What a response leads to, before the transaction is handed back.
+enum Step {
+    Send { request: Vec<u8>, wait: Duration },
+    Done(Box<Enrolled>),
 }
 
 /// One enrollment transaction.
@@ -132,14 +207,80 @@ impl Enrollment {
     }
 
     /// Takes the response to the last request: checks it and says what comes next.
+    ///
+    /// On failure, [`Failed::error_message`] is the message to send the CA so that it
+    /// ends the transaction too, when it may still hold it open; `?` into [`Error`]
+    /// drops it.
+    // The error comes once per transaction, at its end: boxing it would only make
+    // every caller dereference.
+    #[allow(clippy::result_large_err)]
     pub fn receive(
         mut self,
         config: &ClientConfig,
         response: &[u8],
         now: SystemTime,
-    ) -> Result<Next<Self, Enrolled>> {
-        let received = self.exchange.receive(config, response, now)?;
-        let msg = received.message;
+    ) -> Result<Next<Self, Enrolled>, Failed> {
+        // After our certConf rejected the certificate, the CA holds nothing open.
+        let ca_may_hold_it_open = !matches!(self.state, Awaiting::RejectionAck(_));
+        match self.step(config, response, now) {
+            Ok(Step::Send { request, wait }) => Ok(Next::Send {
+                transaction: self,
+                request,
+                wait,
+            }),
+            Ok(Step::Done(enrolled)) => Ok(Next::Done(*enrolled)),
+            Err(error) => {
+                let error_message = match error.fail_info() {
+                    // Best effort: when even the error message cannot be built, the
+                    // CA's own timeout ends the transaction.
+                    Some(bit) if ca_may_hold_it_open => self
+                        .exchange
+                        .error_message(config, bit, &error.to_string())
+                        .ok(),
+                    _ => None,
+                };
+                Err(Failed {
+                    error,
+                    error_message,
+                })
+            }
+        }
+    }
+
+    /// Ends the enrollment from our side for a reason of the caller's (shutting down,
+    /// the request withdrawn, no more patience while polling): returns the error message
+    /// that tells the CA, rejecting with `fail_info` and `reason` (RFC 4210 §5.3.21).
+    /// Send it as [`Failed::error_message`], once and best effort, and only if the
+    /// first request was sent.
+    ///
+    /// ```no_run
+    /// # use std::time::SystemTime;
+    /// # use cmp_client::transaction::{Enrollment, EnrollmentRequest, Next};
+    /// # use cmp_client::ClientConfig;
+    /// # use cmp_proto::PkiFailureInfo;
+    /// # fn post(_: &[u8]) -> Vec<u8> { unimplemented!() }
+    /// # fn shutting_down() -> bool { true }
+    /// # fn run(config: &ClientConfig, request: EnrollmentRequest) -> Result<(), Box<dyn std::error::Error>> {
+    /// let (tx, ir) = Enrollment::start(config, request, SystemTime::now())?;
+    /// if let Next::Send { transaction, .. } = tx.receive(config, &post(&ir), SystemTime::now())? {
+    ///     if shutting_down() {
+    ///         let error = transaction.abandon(config, PkiFailureInfo::SYSTEM_UNAVAIL, "shutting down")?;
+    ///         let _ = post(&error); // pkiConf, or an error: either way the transaction is over
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn abandon(
+        mut self,
+        config: &ClientConfig,
+        fail_info: PkiFailureInfo,
+        reason: &str,
+    ) -> Result<Vec<u8>> {
+        self.exchange.error_message(config, fail_info, reason)
+    }
+
+    fn step(&mut self, config: &ClientConfig, response: &[u8], now: SystemTime) -> Result<Step> {
+        let msg = self.exchange.receive(config, response, now)?.message;
         match std::mem::replace(&mut self.state, Awaiting::Certificate) {
             Awaiting::Certificate => self.on_cert_response(config, &msg, now),
             Awaiting::PollRep => {
@@ -156,7 +297,7 @@ impl Enrollment {
             }
             Awaiting::Confirmation(enrolled) => {
                 checks::check_body_type(&msg.body, &[BodyType::PkiConf], "pkiConf")?;
-                Ok(Next::Done(*enrolled))
+                Ok(Step::Done(enrolled))
             }
             Awaiting::RejectionAck(error) => {
                 checks::check_body_type(&msg.body, &[BodyType::PkiConf], "pkiConf")?;
@@ -166,11 +307,11 @@ impl Enrollment {
     }
 
     fn on_cert_response(
-        mut self,
+        &mut self,
         config: &ClientConfig,
         msg: &cmp_proto::PkiMessage,
         now: SystemTime,
-    ) -> Result<Next<Self, Enrolled>> {
+    ) -> Result<Step> {
         let expected = [self.response_type];
         checks::check_body_type(&msg.body, &expected, self.response_type.name())?;
         let rep = msg.body.cert_rep().ok_or(Error::UnexpectedBody {
@@ -194,20 +335,10 @@ impl Enrollment {
                     self.check_certificate(config, &certificate, &extra_certs, &ca_pubs, now)
                 {
                     // Tell the CA we refuse it, then end in the problem (RFC 4210 §5.3.18).
-                    let status = PkiStatusInfo::rejection(
-                        PkiFailureInfo::INCORRECT_DATA,
-                        &problem.to_string(),
-                    )
-                    .map_err(|e| {
-                        Error::Build(cmp_proto::Error::Encode {
-                            what: "statusInfo",
-                            source: e,
-                        })
-                    })?;
+                    let status = rejection(PkiFailureInfo::INCORRECT_DATA, &problem.to_string())?;
                     let request = self.cert_conf(config, &certificate, Some(status))?;
                     self.state = Awaiting::RejectionAck(Box::new(problem));
-                    return Ok(Next::Send {
-                        transaction: self,
+                    return Ok(Step::Send {
                         request,
                         wait: Duration::ZERO,
                     });
@@ -222,12 +353,11 @@ impl Enrollment {
                     implicitly_confirmed,
                 };
                 if implicitly_confirmed {
-                    return Ok(Next::Done(enrolled));
+                    return Ok(Step::Done(Box::new(enrolled)));
                 }
                 let request = self.cert_conf(config, &enrolled.certificate, None)?;
                 self.state = Awaiting::Confirmation(Box::new(enrolled));
-                Ok(Next::Send {
-                    transaction: self,
+                Ok(Step::Send {
                     request,
                     wait: Duration::ZERO,
                 })
@@ -276,12 +406,7 @@ impl Enrollment {
             .next(config, PkiBody::CertConf(vec![entry]), pvno)
     }
 
-    fn poll(
-        mut self,
-        config: &ClientConfig,
-        wait: Duration,
-        now: SystemTime,
-    ) -> Result<Next<Self, Enrolled>> {
+    fn poll(&mut self, config: &ClientConfig, wait: Duration, now: SystemTime) -> Result<Step> {
         if now + wait > self.deadline {
             return Err(Error::PollingDeadline);
         }
@@ -294,10 +419,6 @@ impl Enrollment {
         )?;
         self.exchange.polled = true;
         self.state = Awaiting::PollRep;
-        Ok(Next::Send {
-            transaction: self,
-            request,
-            wait,
-        })
+        Ok(Step::Send { request, wait })
     }
 }

@@ -3,10 +3,12 @@
 
 use std::time::SystemTime;
 
-use cmp_proto::builder::HeaderBuilder;
+use cmp_proto::builder::{HeaderBuilder, error_content};
 use cmp_proto::der::Encode;
 use cmp_proto::der::asn1::OctetString;
-use cmp_proto::{PkiBody, PkiHeader, PkiMessage, ReceivedMessage};
+use cmp_proto::{
+    PVNO_CMP2000, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatusInfo, ReceivedMessage,
+};
 
 use crate::checks;
 use crate::config::ClientConfig;
@@ -20,7 +22,11 @@ pub(crate) struct Exchange {
     /// The senderNonce of the first request (accepted as recipNonce after polling,
     /// RFC 9483 §4.4).
     first_nonce: OctetString,
-    /// The peer's last senderNonce, our next recipNonce.
+    /// The peer's last senderNonce, our next recipNonce. Taken from a response as soon
+    /// as it names our transaction and answers our last request, before its protection
+    /// is checked: if a later check fails, the only message still sent is the error
+    /// message ending the transaction, which then echoes the nonce the CA expects if
+    /// the response was genuine (an echo trusts nothing).
     peer_nonce: Option<OctetString>,
     /// Whether a pollReq has been sent: only then may a response echo the first nonce.
     pub(crate) polled: bool,
@@ -78,6 +84,21 @@ impl Exchange {
         Ok(bytes)
     }
 
+    /// The error message that ends the transaction from our side (RFC 4210 §5.3.21):
+    /// status rejection with `fail_info` and `text` (RFC 9483 §3.6.4), the same
+    /// transactionID, the peer's last senderNonce as recipNonce, protected like every
+    /// request of the transaction.
+    pub(crate) fn error_message(
+        &mut self,
+        config: &ClientConfig,
+        fail_info: PkiFailureInfo,
+        text: &str,
+    ) -> Result<Vec<u8>> {
+        let content =
+            error_content(rejection(fail_info, text)?, None, None).map_err(Error::Build)?;
+        self.next(config, PkiBody::Error(content), PVNO_CMP2000)
+    }
+
     /// Decodes a response and runs every check that does not depend on its body.
     pub(crate) fn receive(
         &mut self,
@@ -107,12 +128,21 @@ impl Exchange {
         } else {
             checks::check_recip_nonce(header, &[last])?;
         }
-        let peer_nonce = checks::check_sender_nonce(header)?;
+        self.peer_nonce = Some(checks::check_sender_nonce(header)?);
         checks::check_protection(&received, &config.trust, &config.policy, now)?;
         checks::check_sender(header, config.policy.expected_sender.as_ref())?;
-        self.peer_nonce = Some(peer_nonce);
         Ok(received)
     }
+}
+
+/// A rejection status naming `fail_info`, with `text` as statusString.
+pub(crate) fn rejection(fail_info: PkiFailureInfo, text: &str) -> Result<PkiStatusInfo> {
+    PkiStatusInfo::rejection(fail_info, text).map_err(|e| {
+        Error::Build(cmp_proto::Error::Encode {
+            what: "PKIStatusInfo",
+            source: e,
+        })
+    })
 }
 
 fn encode(msg: &PkiMessage) -> Result<Vec<u8>> {
