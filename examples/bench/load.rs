@@ -16,9 +16,25 @@
 //! generation is the requester's cost, not the CA's, and RSA key generation would
 //! otherwise dominate the client side of the machine. The proof-of-possession is signed
 //! anew for every request.
+//!
+//! `--openssl-mock` runs the same load against OpenSSL's mock server (`openssl cmp
+//! -port`, as `openssl_peer::MockServer::mac` starts it) instead, to set its CPU per
+//! enrollment beside ours. It always hands out the fixture certificate `ee.pem`, so every
+//! client then certifies that certificate's key (`ee.key`) under its subject. It is
+//! single-threaded and serves one kept-alive connection at a time, so run it with
+//! `--clients 1`; more clients only queue behind each other.
+//!
+//! ```text
+//! target/release/cmpv2-load --openssl-mock --clients 1 --enrollments 2000
+//! ```
+//!
+//! `--url` runs the load against a server that is already running (`--ref`, `--secret`,
+//! `--newkey`, `--subject` say how to enroll there); its CPU and memory are not ours to
+//! read, so those figures show as n/a.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,11 +46,32 @@ use cmp_client::transport::HttpTransport;
 use cmp_client::{Client, ClientConfig};
 use cmp_proto::builder::CertRequestBuilder;
 use cmp_proto::protection::{KeyType, MacAlgorithm, Protector, SharedSecret, SigningKey};
+use der::DecodePem;
+use x509_cert::Certificate;
+use x509_cert::name::Name;
 
 const REFERENCE: &str = "load";
 const SECRET: &str = "load-test-secret";
+const SUBJECT: &str = "CN=load.example";
+
+/// What the clients enroll against.
+enum Target {
+    /// `cmpv2 serve`, started here.
+    Ours,
+    /// OpenSSL's mock server (`openssl cmp -port`), started here.
+    OpensslMock,
+    /// A server already running at this URL.
+    External(String),
+}
 
 struct Options {
+    target: Target,
+    /// senderKID and MAC secret; the servers started here are given the same.
+    reference: String,
+    secret: String,
+    /// One key for every client, from this PEM file, instead of one generated per client.
+    newkey: Option<PathBuf>,
+    subject: Option<String>,
     clients: usize,
     enrollments: u64,
     warmup: u64,
@@ -52,6 +89,11 @@ struct Options {
 fn parse() -> Result<Options, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut o = Options {
+        target: Target::Ours,
+        reference: REFERENCE.to_owned(),
+        secret: SECRET.to_owned(),
+        newkey: None,
+        subject: None,
         clients: 32,
         enrollments: 10_000,
         warmup: 500,
@@ -89,43 +131,88 @@ fn parse() -> Result<Options, String> {
             "--sample-every" => {
                 o.sample_every = value()?.parse().map_err(|_| "--sample-every: a number")?;
             }
+            "--openssl-mock" => o.target = Target::OpensslMock,
+            "--url" => o.target = Target::External(value()?),
+            "--ref" => o.reference = value()?,
+            "--secret" => o.secret = value()?,
+            "--newkey" => o.newkey = Some(PathBuf::from(value()?)),
+            "--subject" => o.subject = Some(value()?),
             "-h" | "--help" => {
                 println!(
                     "cmpv2-load [--clients N] [--enrollments N] [--warmup N] \
                      [--key p256|p384|rsa2048|ed25519] [--server-bin PATH] \
-                     [--threads N] [--sample-every N] [--rate PER_SECOND] [--max-skew SECS]"
+                     [--threads N] [--sample-every N] [--rate PER_SECOND] [--max-skew SECS] \
+                     [--openssl-mock | --url URL] [--ref REF] [--secret TEXT] \
+                     [--newkey PEM_FILE] [--subject DN]\n\
+                     \n\
+                     Starts `cmpv2 serve` unless --openssl-mock (OpenSSL's mock server, \
+                     certifying the fixture key ee.key) or --url (a server already \
+                     running; its CPU and memory show as n/a). --server-bin, --threads \
+                     and --max-skew apply to `cmpv2 serve` only."
                 );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    if !matches!(o.target, Target::Ours) && (o.threads.is_some() || o.max_skew.is_some()) {
+        return Err("--threads and --max-skew apply to `cmpv2 serve` only".to_owned());
+    }
     Ok(o)
 }
 
-/// The server process; killed when dropped.
+/// `crates/cmp-proto/tests/fixtures/keys`: the mock server's certificate and the key it
+/// certifies (`openssl_peer::keys_dir`, which is a dev-dependency only).
+fn fixture_keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/cmp-proto/tests/fixtures/keys")
+}
+
+/// The server; its process, if started here, is killed when dropped.
 struct Server {
-    child: Child,
+    child: Option<Child>,
     url: String,
+    /// Names the server in the figures; "server" for `cmpv2 serve`, as it always was.
+    label: &'static str,
+}
+
+impl Server {
+    /// The process to read CPU and memory from, if it is ours to read.
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 fn start_server(o: &Options) -> Result<Server, String> {
+    match &o.target {
+        Target::Ours => start_ours(o),
+        Target::OpensslMock => start_openssl_mock(o),
+        Target::External(url) => Ok(Server {
+            child: None,
+            url: url.clone(),
+            label: "server",
+        }),
+    }
+}
+
+fn start_ours(o: &Options) -> Result<Server, String> {
     let mut command = Command::new(&o.server_bin);
     command.args([
         "serve",
         "--listen",
         "127.0.0.1:0",
         "--ref",
-        REFERENCE,
+        &o.reference,
         "--secret",
-        &format!("pass:{SECRET}"),
+        &format!("pass:{}", o.secret),
     ]);
     if let Some(threads) = o.threads {
         command.args(["--threads", &threads.to_string()]);
@@ -148,7 +235,127 @@ fn start_server(o: &Options) -> Result<Server, String> {
         .strip_prefix("cmpv2 serve: listening on ")
         .ok_or(format!("unexpected first line {line:?}"))?
         .to_owned();
-    Ok(Server { child, url })
+    Ok(Server {
+        child: Some(child),
+        url,
+        label: "server",
+    })
+}
+
+/// Starts `openssl cmp -port P` with MAC protection, handing out `ee.pem` with `root.pem`
+/// in caPubs and extraCerts (the argument set of `openssl_peer::MockServer::mac`).
+///
+/// OpenSSL 3.0 needs a concrete port, so one is taken from the kernel and released
+/// (retried if another process takes it first), and readiness is the port accepting:
+/// the mock's "ACCEPT" line is block-buffered on a pipe.
+fn start_openssl_mock(o: &Options) -> Result<Server, String> {
+    let secret = format!("pass:{}", o.secret);
+    for _attempt in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let mut child = Command::new("openssl")
+            .args(["cmp", "-config", "", "-port", &port.to_string()])
+            .args(["-srv_ref", &o.reference, "-srv_secret", &secret])
+            .args(["-rsp_cert", "ee.pem"])
+            .args(["-rsp_capubs", "root.pem", "-rsp_extracerts", "root.pem"])
+            .current_dir(fixture_keys_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start openssl: {e}"))?;
+        // Bounded: 5 s.
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Server {
+                    child: Some(child),
+                    url: format!("http://127.0.0.1:{port}/pkix/"),
+                    label: "openssl mock",
+                });
+            }
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Err("openssl cmp mock server did not start".to_owned())
+}
+
+/// How every client enrolls.
+struct Profile {
+    url: String,
+    reference: String,
+    secret: String,
+    key: KeySource,
+    subject: Name,
+}
+
+enum KeySource {
+    /// Each client generates one of this type.
+    Generate(KeyType),
+    /// Every client certifies this one.
+    Fixed(Box<SigningKey>),
+}
+
+impl KeySource {
+    fn key(&self) -> Result<SigningKey, String> {
+        match self {
+            Self::Generate(kind) => SigningKey::generate(*kind).map_err(|e| e.to_string()),
+            Self::Fixed(key) => Ok(SigningKey::clone(key)),
+        }
+    }
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, String> {
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    SigningKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The profile, and how to name its key in the figures.
+fn profile(o: &Options, url: &str) -> Result<(Profile, String), String> {
+    let mock = matches!(o.target, Target::OpensslMock);
+    let newkey = o
+        .newkey
+        .clone()
+        .or_else(|| mock.then(|| fixture_keys_dir().join("ee.key")));
+    let (key, key_label) = match newkey {
+        Some(path) => (
+            KeySource::Fixed(Box::new(read_key(&path)?)),
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into(),
+            ),
+        ),
+        None => (KeySource::Generate(o.key), format!("{:?}", o.key)),
+    };
+    let subject = match &o.subject {
+        Some(dn) => dn.parse().map_err(|e| format!("--subject {dn:?}: {e}"))?,
+        None if mock => {
+            let path = fixture_keys_dir().join("ee.pem");
+            let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Certificate::from_pem(&pem)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .tbs_certificate()
+                .subject()
+                .clone()
+        }
+        None => SUBJECT.parse().map_err(|e| format!("{e}"))?,
+    };
+    let profile = Profile {
+        url: url.to_owned(),
+        reference: o.reference.clone(),
+        secret: o.secret.clone(),
+        key,
+        subject,
+    };
+    Ok((profile, key_label))
 }
 
 /// utime + stime of `pid`, in seconds.
@@ -190,27 +397,31 @@ fn memory_mib(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn client(url: &str) -> Result<Client<HttpTransport>, String> {
-    let secret = SharedSecret::from(SECRET);
+fn client(profile: &Profile) -> Result<Client<HttpTransport>, String> {
+    let secret = SharedSecret::from(profile.secret.as_str());
     let protector = Protector::Mac {
         secret: secret.clone(),
-        reference: Some(REFERENCE.as_bytes().to_vec()),
+        reference: Some(profile.reference.as_bytes().to_vec()),
         algorithm: MacAlgorithm::default(),
     };
     let trust = Trust {
         secret: Some(secret),
         ..Trust::default()
     };
-    let transport = HttpTransport::builder(url)
+    let transport = HttpTransport::builder(profile.url.as_str())
         .build()
         .map_err(|e| e.to_string())?;
     Ok(Client::new(ClientConfig::new(protector, trust), transport))
 }
 
-fn enroll_once(client: &mut Client<HttpTransport>, key: &SigningKey) -> Result<(), String> {
+fn enroll_once(
+    client: &mut Client<HttpTransport>,
+    key: &SigningKey,
+    subject: &Name,
+) -> Result<(), String> {
     let spki = key.public_key_info().map_err(|e| e.to_string())?;
     let request = CertRequestBuilder::new(spki)
-        .subject("CN=load.example".parse().map_err(|e| format!("{e}"))?)
+        .subject(subject.clone())
         .sign_pop(key)
         .map_err(|e| e.to_string())?;
     client
@@ -226,10 +437,9 @@ fn enroll_once(client: &mut Client<HttpTransport>, key: &SigningKey) -> Result<(
 /// server that falls behind shows in the figures instead of slowing the load down
 /// (no coordinated omission).
 fn run(
-    url: &str,
+    profile: &Arc<Profile>,
     clients: usize,
     total: u64,
-    key: KeyType,
     rate: Option<f64>,
 ) -> Result<Vec<Duration>, String> {
     let remaining = Arc::new(AtomicU64::new(total));
@@ -237,10 +447,10 @@ fn run(
     let threads: Vec<_> = (0..clients)
         .map(|i| {
             let remaining = Arc::clone(&remaining);
-            let url = url.to_owned();
+            let profile = Arc::clone(profile);
             std::thread::spawn(move || -> Result<Vec<Duration>, String> {
-                let key = SigningKey::generate(key).map_err(|e| e.to_string())?;
-                let mut client = client(&url)?;
+                let key = profile.key.key()?;
+                let mut client = client(&profile)?;
                 let mut latencies = Vec::new();
                 let mut k = 0u64;
                 while remaining
@@ -260,7 +470,7 @@ fn run(
                         }
                         None => Instant::now(),
                     };
-                    enroll_once(&mut client, &key)?;
+                    enroll_once(&mut client, &key, &profile.subject)?;
                     latencies.push(planned.elapsed());
                     k += 1;
                 }
@@ -293,9 +503,12 @@ fn main() {
 fn main_inner() -> Result<(), String> {
     let o = parse()?;
     let server = start_server(&o)?;
-    let pid = server.child.id();
-    run(&server.url, o.clients.min(8), o.warmup, o.key, None)?;
-    let cpu_before = cpu_seconds(pid)?;
+    let (profile, key_label) = profile(&o, &server.url)?;
+    let profile = Arc::new(profile);
+    let pid = server.pid();
+    let label = server.label;
+    run(&profile, o.clients.min(8), o.warmup, None)?;
+    let cpu_before = pid.map(cpu_seconds).transpose()?;
     let started = Instant::now();
     let mut latencies = Vec::new();
     let chunk = if o.sample_every == 0 {
@@ -306,25 +519,39 @@ fn main_inner() -> Result<(), String> {
     let mut done = 0;
     while done < o.enrollments {
         let n = chunk.min(o.enrollments - done);
-        latencies.extend(run(&server.url, o.clients, n, o.key, o.rate)?);
+        latencies.extend(run(&profile, o.clients, n, o.rate)?);
         done += n;
         if o.sample_every != 0 {
-            let (rss, hwm) = memory_mib(pid);
-            println!(
-                "  after {done:>7} enrollments: server VmRSS {rss:.1} MiB, VmHWM {hwm:.1} MiB"
-            );
+            match pid.map(memory_mib) {
+                Some((rss, hwm)) => println!(
+                    "  after {done:>7} enrollments: {label} VmRSS {rss:.1} MiB, VmHWM {hwm:.1} MiB"
+                ),
+                None => println!("  after {done:>7} enrollments: {label} memory n/a"),
+            }
         }
     }
     let wall = started.elapsed();
-    let cpu = cpu_seconds(pid)? - cpu_before;
+    let cpu = match (pid, cpu_before) {
+        (Some(pid), Some(before)) => Some(cpu_seconds(pid)? - before),
+        _ => None,
+    };
     latencies.sort();
-    let (rss, hwm) = memory_mib(pid);
     let n = latencies.len() as f64;
+    let server_figures = match (pid, cpu) {
+        (Some(pid), Some(cpu)) => {
+            let (rss, hwm) = memory_mib(pid);
+            format!(
+                "{label} CPU {:.3} ms/enrollment ({:.0}% of one core); \
+                 {label} VmRSS {rss:.1} MiB, VmHWM {hwm:.1} MiB",
+                cpu * 1e3 / n,
+                cpu * 100.0 / wall.as_secs_f64(),
+            )
+        }
+        _ => format!("{label} CPU n/a; {label} memory n/a"),
+    };
     println!(
-        "key {:?}, {} clients{}, {} enrollments (ir+certConf, MAC) in {:.2} s: {:.0} enrollments/s; \
-         latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; server CPU {:.3} ms/enrollment \
-         ({:.0}% of one core); server VmRSS {:.1} MiB, VmHWM {:.1} MiB",
-        o.key,
+        "key {key_label}, {} clients{}, {} enrollments (ir+certConf, MAC) in {:.2} s: {:.0} enrollments/s; \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {server_figures}",
         o.clients,
         o.rate.map_or_else(
             || " (closed loop)".to_owned(),
@@ -336,10 +563,6 @@ fn main_inner() -> Result<(), String> {
         percentile(&latencies, 50.0).as_secs_f64() * 1e3,
         percentile(&latencies, 99.0).as_secs_f64() * 1e3,
         percentile(&latencies, 100.0).as_secs_f64() * 1e3,
-        cpu * 1e3 / n,
-        cpu * 100.0 / wall.as_secs_f64(),
-        rss,
-        hwm
     );
     Ok(())
 }
