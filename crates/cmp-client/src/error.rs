@@ -6,6 +6,7 @@ use core::fmt;
 use cmp_proto::protection::ProtectionKind;
 use cmp_proto::{BodyType, ErrorMsgContent, PkiFailureInfo, PkiStatusInfo};
 
+use crate::transaction::Enrolled;
 use crate::transport::TransportError;
 
 /// Everything a CMP exchange can end in, other than success.
@@ -151,7 +152,35 @@ pub enum Error {
         content: ErrorMsgContent,
     },
 
+    // --- Unknown: the CA may or may not have done it. ---
+    /// A certConf sent again by [`Enrollment::resume`](crate::transaction::Enrollment::resume)
+    /// was not answered with a valid pkiConf, so whether the CA holds `enrolled`'s
+    /// certificate as confirmed is unknown.
+    ///
+    /// If the first certConf reached the CA, the CA confirmed the certificate, answered
+    /// pkiConf (which was lost) and closed the transaction (RFC 4210 §5.3.18); a CA
+    /// then answers the second certConf with an error, or with something that fails our
+    /// checks because it no longer knows the transaction. If the first certConf never
+    /// arrived, the CA refused the second one or answered it wrongly, and it withdraws
+    /// or revokes the unconfirmed certificate (RFC 9483 §4.1.1). The two cannot be told
+    /// apart from here, so this is neither success nor a plain failure: do not start a
+    /// second enrollment for the same request as if nothing had been issued, and do not
+    /// use the certificate as if confirmed without finding out (its revocation status,
+    /// the CA's records, a person).
+    ConfirmationOutcomeUnknown {
+        /// The certificate, checked as on first receipt and again on resume.
+        enrolled: Box<Enrolled>,
+        /// What came instead of the pkiConf.
+        cause: Box<Error>,
+    },
+
     // --- Ours. ---
+    /// An [`InFlightEnrollment`](crate::transaction::InFlightEnrollment) does not
+    /// decode, breaks a bound, or cannot be encoded within one.
+    Checkpoint {
+        /// What is wrong.
+        reason: String,
+    },
     /// The client is configured in a way that cannot work.
     Config {
         /// What to fix.
@@ -215,8 +244,10 @@ impl Error {
             | Self::RootUpdateInvalid { .. } => F::INCORRECT_DATA,
             // The CA did not decide in the time we wait: it is unavailable to us.
             Self::PollingDeadline => F::SYSTEM_UNAVAIL,
+            Self::ConfirmationOutcomeUnknown { cause, .. } => return cause.fail_info(),
             Self::Rejected { .. }
             | Self::ErrorMessage { .. }
+            | Self::Checkpoint { .. }
             | Self::Config { .. }
             | Self::Build(_)
             | Self::Transport(_) => return None,
@@ -331,6 +362,12 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Self::ConfirmationOutcomeUnknown { cause, .. } => write!(
+                f,
+                "the certConf sent again after a restart got no pkiConf, so the certificate \
+                 may or may not be confirmed at the CA: {cause}"
+            ),
+            Self::Checkpoint { reason } => write!(f, "enrollment checkpoint: {reason}"),
             Self::Config { reason } => write!(f, "configuration: {reason}"),
             Self::Build(e) => write!(f, "cannot build the request: {e}"),
             Self::Transport(e) => write!(f, "{e}"),
@@ -346,6 +383,7 @@ impl std::error::Error for Error {
             | Self::Build(e)
             | Self::BadInfoValue(e) => Some(e),
             Self::Transport(e) => Some(e),
+            Self::ConfirmationOutcomeUnknown { cause, .. } => Some(cause.as_ref()),
             _ => None,
         }
     }
@@ -376,6 +414,9 @@ mod tests {
             Error::Rejected {
                 body: BodyType::Ip,
                 status: PkiStatusInfo::accepted(),
+            },
+            Error::Checkpoint {
+                reason: "truncated".into(),
             },
         ];
         for error in ours {

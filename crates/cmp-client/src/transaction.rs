@@ -45,13 +45,21 @@
 //! println!("{}", enrolled.certificate.tbs_certificate().subject());
 //! # Ok(()) }
 //! ```
+//!
+//! A process that may restart mid-enrollment and must not enroll twice takes
+//! [`Enrollment::checkpoint`] before each request goes out, stores
+//! [`InFlightEnrollment::to_bytes`], and after a restart goes on with
+//! [`Enrollment::resume`], which polls or confirms again, or gives the transaction up
+//! when the first answer was lost ([`Resumption`]).
 
 mod enrollment;
 mod exchange;
 pub(crate) mod general;
 mod revocation;
 
-pub use enrollment::{Enrolled, Enrollment, EnrollmentRequest, Failed};
+pub use enrollment::{
+    Awaiting, Enrolled, Enrollment, EnrollmentRequest, Failed, InFlightEnrollment, Resumption,
+};
 pub use general::GeneralMessage;
 pub use revocation::Revocation;
 

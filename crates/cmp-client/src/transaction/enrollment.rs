@@ -1,6 +1,13 @@
 //! Enrollment by ir, cr, kur or p10cr, with certConf/pkiConf, implicit confirmation,
 //! polling, and the error message that ends a failed transaction at the CA
-//! (RFC 4210 §5.3.1–§5.3.4, §5.3.18, §5.3.21, §5.3.22; RFC 9483 §4.1 and §4.4).
+//! (RFC 4210 §5.3.1–§5.3.4, §5.3.18, §5.3.21, §5.3.22; RFC 9483 §4.1 and §4.4), and
+//! its checkpoint for resuming after a restart ([`in_flight`], [`resume`]).
+
+mod in_flight;
+mod resume;
+
+pub use in_flight::{Awaiting, InFlightEnrollment};
+pub use resume::Resumption;
 
 use std::time::{Duration, SystemTime};
 
@@ -73,7 +80,7 @@ impl EnrollmentRequest {
 }
 
 /// The result of an enrollment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enrolled {
     /// The new certificate.
     pub certificate: Certificate,
@@ -102,7 +109,10 @@ pub struct Enrolled {
 ///   which, see [`Error::fail_info`]), after the first request as well as after a
 ///   pollReq or certConf;
 /// - the polling deadline passed (systemUnavail), or the CA said "waiting" again after
-///   polling (badRequest, as OpenSSL's client does).
+///   polling (badRequest, as OpenSSL's client does);
+/// - [`Enrollment::resume`] finds the deadline passed, the checkpointed certificate
+///   failing its checks again, or a certConf that rejected the certificate in flight
+///   (which may have been lost; the error message ends the transaction all the same).
 ///
 /// This includes a response that failed its protection or transaction checks and so may
 /// not come from the CA at all. The error message is still harmless: it is protected by
@@ -157,13 +167,17 @@ impl std::error::Error for Failed {
 
 /// What the last request waits for.
 #[derive(Debug)]
-enum Awaiting {
+enum State {
     /// ir/cr/kur/p10cr sent.
     Certificate,
-    /// pollReq sent.
-    PollRep,
-    /// certConf sent accepting the certificate.
-    Confirmation(Box<Enrolled>),
+    /// pollReq made, to be sent at `send_after` (when checkAfter ends).
+    PollRep { send_after: SystemTime },
+    /// certConf sent accepting the certificate; `resumed` when it was sent again
+    /// after a restart ([`Enrollment::resume`]).
+    Confirmation {
+        enrolled: Box<Enrolled>,
+        resumed: bool,
+    },
     /// certConf sent rejecting the certificate: the transaction ends in this error.
     RejectionAck(Box<Error>),
 }
@@ -178,10 +192,14 @@ enum Step {
 #[derive(Debug)]
 pub struct Enrollment {
     exchange: Exchange,
-    state: Awaiting,
+    state: State,
+    /// ir, cr, kur or p10cr.
+    request_type: BodyType,
     response_type: BodyType,
     cert_req_id: i64,
     requested_key: SubjectPublicKeyInfoOwned,
+    /// The first request asked for implicit confirmation (RFC 4210 §5.1.1.1).
+    implicit_confirm_requested: bool,
     deadline: SystemTime,
 }
 
@@ -192,12 +210,16 @@ impl Enrollment {
         request: EnrollmentRequest,
         now: SystemTime,
     ) -> Result<(Self, Vec<u8>)> {
-        let (exchange, bytes) = Exchange::start(config, request.body(), PVNO_CMP2000)?;
+        let body = request.body();
+        let request_type = body.body_type();
+        let (exchange, bytes) = Exchange::start(config, body, PVNO_CMP2000)?;
         Ok((
             Self {
                 exchange,
-                state: Awaiting::Certificate,
+                state: State::Certificate,
+                request_type,
                 response_type: request.response_type(),
+                implicit_confirm_requested: config.implicit_confirm,
                 cert_req_id: request.cert_req_id(),
                 requested_key: request.public_key()?,
                 deadline: now + config.polling.deadline,
@@ -221,7 +243,16 @@ impl Enrollment {
         now: SystemTime,
     ) -> Result<Next<Self, Enrolled>, Failed> {
         // After our certConf rejected the certificate, the CA holds nothing open.
-        let ca_may_hold_it_open = !matches!(self.state, Awaiting::RejectionAck(_));
+        let ca_may_hold_it_open = !matches!(self.state, State::RejectionAck(_));
+        // After a repeated certConf, anything but pkiConf leaves the certificate's fate
+        // open (see `Error::ConfirmationOutcomeUnknown`).
+        let resumed_confirmation = match &self.state {
+            State::Confirmation {
+                enrolled,
+                resumed: true,
+            } => Some(enrolled.clone()),
+            _ => None,
+        };
         match self.step(config, response, now) {
             Ok(Step::Send { request, wait }) => Ok(Next::Send {
                 transaction: self,
@@ -230,14 +261,17 @@ impl Enrollment {
             }),
             Ok(Step::Done(enrolled)) => Ok(Next::Done(*enrolled)),
             Err(error) => {
-                let error_message = match error.fail_info() {
-                    // Best effort: when even the error message cannot be built, the
-                    // CA's own timeout ends the transaction.
-                    Some(bit) if ca_may_hold_it_open => self
-                        .exchange
-                        .error_message(config, bit, &error.to_string())
-                        .ok(),
-                    _ => None,
+                let error_message = if ca_may_hold_it_open {
+                    self.error_message_for(config, &error)
+                } else {
+                    None
+                };
+                let error = match resumed_confirmation {
+                    Some(enrolled) => Error::ConfirmationOutcomeUnknown {
+                        enrolled,
+                        cause: Box::new(error),
+                    },
+                    None => error,
                 };
                 Err(Failed {
                     error,
@@ -245,6 +279,25 @@ impl Enrollment {
                 })
             }
         }
+    }
+
+    /// Ends the transaction in `error`, with the error message that tells the CA when
+    /// `error` is the peer's fault (see [`Failed`]).
+    fn fail(&mut self, config: &ClientConfig, error: Error) -> Failed {
+        Failed {
+            error_message: self.error_message_for(config, &error),
+            error,
+        }
+    }
+
+    /// The error message naming `error`, when the peer is to blame for it.
+    fn error_message_for(&mut self, config: &ClientConfig, error: &Error) -> Option<Vec<u8>> {
+        // Best effort: when even the error message cannot be built, the CA's own
+        // timeout ends the transaction.
+        let bit = error.fail_info()?;
+        self.exchange
+            .error_message(config, bit, &error.to_string())
+            .ok()
     }
 
     /// Ends the enrollment from our side for a reason of the caller's (shutting down,
@@ -281,9 +334,9 @@ impl Enrollment {
 
     fn step(&mut self, config: &ClientConfig, response: &[u8], now: SystemTime) -> Result<Step> {
         let msg = self.exchange.receive(config, response, now)?.message;
-        match std::mem::replace(&mut self.state, Awaiting::Certificate) {
-            Awaiting::Certificate => self.on_cert_response(config, &msg, now),
-            Awaiting::PollRep => {
+        match std::mem::replace(&mut self.state, State::Certificate) {
+            State::Certificate => self.on_cert_response(config, &msg, now),
+            State::PollRep { .. } => {
                 if let PkiBody::PollRep(poll) = &msg.body {
                     let wait = checks::check_poll_rep(
                         poll,
@@ -295,11 +348,11 @@ impl Enrollment {
                     self.on_cert_response(config, &msg, now)
                 }
             }
-            Awaiting::Confirmation(enrolled) => {
+            State::Confirmation { enrolled, .. } => {
                 checks::check_body_type(&msg.body, &[BodyType::PkiConf], "pkiConf")?;
                 Ok(Step::Done(enrolled))
             }
-            Awaiting::RejectionAck(error) => {
+            State::RejectionAck(error) => {
                 checks::check_body_type(&msg.body, &[BodyType::PkiConf], "pkiConf")?;
                 Err(*error)
             }
@@ -337,7 +390,7 @@ impl Enrollment {
                     // Tell the CA we refuse it, then end in the problem (RFC 4210 §5.3.18).
                     let status = rejection(PkiFailureInfo::INCORRECT_DATA, &problem.to_string())?;
                     let request = self.cert_conf(config, &certificate, Some(status))?;
-                    self.state = Awaiting::RejectionAck(Box::new(problem));
+                    self.state = State::RejectionAck(Box::new(problem));
                     return Ok(Step::Send {
                         request,
                         wait: Duration::ZERO,
@@ -356,7 +409,10 @@ impl Enrollment {
                     return Ok(Step::Done(Box::new(enrolled)));
                 }
                 let request = self.cert_conf(config, &enrolled.certificate, None)?;
-                self.state = Awaiting::Confirmation(Box::new(enrolled));
+                self.state = State::Confirmation {
+                    enrolled: Box::new(enrolled),
+                    resumed: false,
+                };
                 Ok(Step::Send {
                     request,
                     wait: Duration::ZERO,
@@ -407,6 +463,18 @@ impl Enrollment {
     }
 
     fn poll(&mut self, config: &ClientConfig, wait: Duration, now: SystemTime) -> Result<Step> {
+        let request = self.poll_request(config, wait, now)?;
+        Ok(Step::Send { request, wait })
+    }
+
+    /// The pollReq to send after `wait` (RFC 4210 §5.3.22), unless that passes the
+    /// deadline.
+    fn poll_request(
+        &mut self,
+        config: &ClientConfig,
+        wait: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<u8>> {
         if now + wait > self.deadline {
             return Err(Error::PollingDeadline);
         }
@@ -418,7 +486,9 @@ impl Enrollment {
             PVNO_CMP2000,
         )?;
         self.exchange.polled = true;
-        self.state = Awaiting::PollRep;
-        Ok(Step::Send { request, wait })
+        self.state = State::PollRep {
+            send_after: now + wait,
+        };
+        Ok(request)
     }
 }

@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Exchange {
     /// The header of our last request.
     last_request: PkiHeader,
+    /// The transactionID of all our requests.
+    transaction_id: OctetString,
     /// The senderNonce of the first request (accepted as recipNonce after polling,
     /// RFC 9483 §4.4).
     first_nonce: OctetString,
@@ -29,6 +31,23 @@ pub(crate) struct Exchange {
     /// the response was genuine (an echo trusts nothing).
     peer_nonce: Option<OctetString>,
     /// Whether a pollReq has been sent: only then may a response echo the first nonce.
+    pub(crate) polled: bool,
+}
+
+/// What an [`Exchange`] needs to go on after a restart: the transactionID, the
+/// protocol version and the nonces it checks responses against and echoes (RFC 4210
+/// §5.1.1). Sender, recipient and protection come from the configuration again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExchangeCheckpoint {
+    /// pvno of our last request; later requests use at least this.
+    pub(crate) pvno: u8,
+    pub(crate) transaction_id: OctetString,
+    /// senderNonce of the first request.
+    pub(crate) first_nonce: OctetString,
+    /// senderNonce of the last request: the recipNonce its answer must carry.
+    pub(crate) last_nonce: OctetString,
+    /// The peer's last senderNonce, our next recipNonce.
+    pub(crate) peer_nonce: Option<OctetString>,
     pub(crate) polled: bool,
 }
 
@@ -55,16 +74,62 @@ impl Exchange {
         let first_nonce = msg.header.sender_nonce.clone().ok_or(Error::Config {
             reason: "request without senderNonce".into(),
         })?;
+        let transaction_id = msg.header.transaction_id.clone().ok_or(Error::Config {
+            reason: "request without transactionID".into(),
+        })?;
         let bytes = encode(&msg)?;
         Ok((
             Self {
                 last_request: msg.header,
+                transaction_id,
                 first_nonce,
                 peer_nonce: None,
                 polled: false,
             },
             bytes,
         ))
+    }
+
+    /// What [`Self::resume`] needs to rebuild this exchange.
+    pub(crate) fn checkpoint(&self) -> ExchangeCheckpoint {
+        ExchangeCheckpoint {
+            pvno: self.last_request.pvno,
+            transaction_id: self.transaction_id.clone(),
+            first_nonce: self.first_nonce.clone(),
+            last_nonce: self
+                .last_request
+                .sender_nonce
+                .clone()
+                .unwrap_or_else(|| self.first_nonce.clone()),
+            peer_nonce: self.peer_nonce.clone(),
+            polled: self.polled,
+        }
+    }
+
+    /// The exchange as [`Self::checkpoint`] left it, with the header of its last request
+    /// rebuilt from `config`: [`Self::next`] keeps that header's names, transactionID
+    /// and pvno, and [`Self::receive`] checks against its senderNonce.
+    pub(crate) fn resume(config: &ClientConfig, checkpoint: ExchangeCheckpoint) -> Self {
+        Self {
+            last_request: PkiHeader {
+                pvno: checkpoint.pvno,
+                sender: config.sender_name(),
+                recipient: config.recipient.clone(),
+                message_time: None,
+                protection_alg: None,
+                sender_kid: None,
+                recip_kid: None,
+                transaction_id: Some(checkpoint.transaction_id.clone()),
+                sender_nonce: Some(checkpoint.last_nonce),
+                recip_nonce: None,
+                free_text: None,
+                general_info: None,
+            },
+            transaction_id: checkpoint.transaction_id,
+            first_nonce: checkpoint.first_nonce,
+            peer_nonce: checkpoint.peer_nonce,
+            polled: checkpoint.polled,
+        }
     }
 
     /// A further request of the same transaction (certConf, pollReq).
@@ -110,14 +175,7 @@ impl Exchange {
             ReceivedMessage::decode(response, &config.policy.limits).map_err(Error::Malformed)?;
         let header = &received.message.header;
         checks::check_pvno(header)?;
-        let tid = self
-            .last_request
-            .transaction_id
-            .as_ref()
-            .ok_or(Error::Config {
-                reason: "request without transactionID".into(),
-            })?;
-        checks::check_transaction_id(header, tid)?;
+        checks::check_transaction_id(header, &self.transaction_id)?;
         let last = self
             .last_request
             .sender_nonce

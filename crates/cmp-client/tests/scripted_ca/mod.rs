@@ -29,6 +29,9 @@ pub enum Forgery {
     RefusesWithRejection,
     RefusesWithErrorMessage,
     Honest,
+    /// Honest, after asking to wait: "waiting" in the ip, one pollRep, then the
+    /// certificate.
+    HonestAfterPolling,
     WrongTransactionId,
     WrongRecipNonce,
     ReplayedFirstNonce,
@@ -118,7 +121,8 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
     let waiting = matches!(
         forgery,
         Forgery::NegativeCheckAfter | Forgery::HugeCheckAfter | Forgery::EndlessWaiting
-    ) || (forgery == Forgery::WaitingAgainAfterPolling && polls_so_far < 2);
+    ) || (forgery == Forgery::WaitingAgainAfterPolling && polls_so_far < 2)
+        || (forgery == Forgery::HonestAfterPolling && polls_so_far == 0);
     let granted = |cert_req_id| {
         PkiBody::Ip(cert_rep(
             CertResponse::granted(cert_req_id, cert("ee.pem")),
@@ -156,9 +160,12 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
                 PkiBody::PollRep(poll_rep(0, 60, Some("queued")).expect("pollRep"))
             }
             // After one pollRep, answer the final ip with "waiting" again.
-            Forgery::WaitingAgainAfterPolling if polls_so_far == 1 => {
+            Forgery::WaitingAgainAfterPolling | Forgery::HonestAfterPolling
+                if polls_so_far == 1 =>
+            {
                 PkiBody::PollRep(poll_rep(0, 1, None).expect("pollRep"))
             }
+            Forgery::HonestAfterPolling => granted(0),
             _ => PkiBody::Ip(cert_rep(CertResponse::waiting(0), vec![])),
         },
         // The client gives up on the transaction: acknowledge (RFC 4210 §5.3.21).
