@@ -236,7 +236,7 @@ impl<C: CertificateAuthority> Responder<C> {
                 Ok(self.decided(transaction, decision, false))
             }
             PkiBody::PollReq(content) => {
-                let mut t = self.follow_up(&msg.header, auth, now)?;
+                let mut t = self.follow_up(&msg.header, auth, now, NonceCheck::Required)?;
                 let Stage::Polling { request, attempt } = &mut t.stage else {
                     return Err(Error::UnexpectedBody(BodyType::PollReq));
                 };
@@ -250,7 +250,7 @@ impl<C: CertificateAuthority> Responder<C> {
                 Ok(self.decided(t, decision, true))
             }
             PkiBody::CertConf(content) => {
-                let t = self.follow_up(&msg.header, auth, now)?;
+                let t = self.follow_up(&msg.header, auth, now, NonceCheck::Required)?;
                 let Stage::AwaitingConfirmation { certificate } = &t.stage else {
                     return Err(Error::UnexpectedBody(BodyType::CertConf));
                 };
@@ -282,7 +282,7 @@ impl<C: CertificateAuthority> Responder<C> {
             PkiBody::Error(_) => {
                 // The requester gives up (RFC 9483 §3.6.4): end the transaction, withdraw
                 // an unconfirmed certificate, and acknowledge with pkiConf.
-                let t = self.follow_up(&msg.header, auth, now)?;
+                let t = self.follow_up(&msg.header, auth, now, NonceCheck::IfPresent)?;
                 if let Stage::AwaitingConfirmation { certificate } = &t.stage {
                     self.ca.confirm(certificate, false, now);
                 }
@@ -338,14 +338,16 @@ impl<C: CertificateAuthority> Responder<C> {
         header: &PkiHeader,
         auth: &crate::protection::Authenticated,
         now: SystemTime,
+        nonce_check: NonceCheck,
     ) -> Result<Transaction, Error> {
         let tid = transaction_id(header);
         let mut table = self.lock();
         let t = table.take(tid, now)?;
-        let nonce_ok = header
-            .recip_nonce
-            .as_ref()
-            .is_some_and(|n| n.as_bytes() == t.our_last_nonce.as_slice());
+        let nonce_ok = match (&header.recip_nonce, nonce_check) {
+            (Some(n), _) => n.as_bytes() == t.our_last_nonce.as_slice(),
+            (None, NonceCheck::Required) => false,
+            (None, NonceCheck::IfPresent) => true,
+        };
         let error = if t.requester_id != auth.id {
             Some(Error::NotTheRequester)
         } else if !nonce_ok {
@@ -560,4 +562,18 @@ fn encode(message: &PkiMessage) -> Result<Vec<u8>, cmp_proto::Error> {
     message
         .to_der()
         .map_err(cmp_proto::Error::encode("PKIMessage"))
+}
+
+/// How a follow-up message's recipNonce is checked (RFC 4210 §5.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NonceCheck {
+    /// certConf and pollReq must echo our last senderNonce.
+    Required,
+    /// An error message from the requester (RFC 4210 §5.3.21: "at any time") may come
+    /// without one: a requester that restarted and lost our answer cannot know our
+    /// nonce. It must still be protected by the requester that opened the transaction,
+    /// and a recipNonce it does carry must match. All it can do is end that
+    /// requester's own transaction (and withdraw its unconfirmed certificate), and a
+    /// transactionID is never reused, so a replay finds nothing to end.
+    IfPresent,
 }

@@ -737,3 +737,87 @@ fn client_error_message_at_the_polling_deadline_ends_the_transaction() {
     assert_eq!(s.responder.table_sizes().0, 0, "the transaction is over");
     assert_eq!(s.responder.ca().issued_count(), 0);
 }
+
+/// A requester that restarted lost our ip and so our nonce: its error message may come
+/// without recipNonce (RFC 4210 §5.3.21), but only the requester that opened the
+/// transaction may end it, and a recipNonce it carries must still match.
+#[test]
+fn error_message_without_recip_nonce_ends_only_the_requesters_own_transaction() {
+    let s = setup();
+    let ir = ir_message(Some(&mac_protector(REF)), true);
+    let first = s
+        .responder
+        .handle(&ir.to_der().expect("der"), SystemTime::now());
+    let answer = ReceivedMessage::decode(&first.bytes, &Limits::default()).expect("ip");
+    let PkiBody::Ip(rep) = &answer.message.body else {
+        panic!("expected ip");
+    };
+    let cert = match &rep.response[0]
+        .certified_key_pair
+        .as_ref()
+        .expect("cert")
+        .cert_or_enc_cert
+    {
+        cmp_proto::CertOrEncCert::Certificate(c) => c.clone(),
+        _ => panic!("plain certificate expected"),
+    };
+    let error_message = |protector: &Protector, recip_nonce: Option<&[u8]>| {
+        let content = cmp_proto::builder::error_content(
+            cmp_proto::PkiStatusInfo::rejection(PkiFailureInfo::SYSTEM_FAILURE, "lost the answer")
+                .expect("status"),
+            None,
+            None,
+        )
+        .expect("content");
+        let mut header = HeaderBuilder::new(name("CN=negative.example"), name("CN=CA"))
+            .expect("header")
+            .transaction_id(
+                ir.header
+                    .transaction_id
+                    .as_ref()
+                    .expect("transactionID")
+                    .as_bytes(),
+            )
+            .expect("tid");
+        if let Some(nonce) = recip_nonce {
+            header = header.recip_nonce(Some(der::asn1::OctetString::new(nonce).expect("nonce")));
+        }
+        header
+            .build(PkiBody::Error(content), Some(protector))
+            .expect("build")
+    };
+    // Another requester (the RA credential) cannot end it.
+    let (_, error) = refusal(&s, &error_message(&mac_protector(RA_REF), None));
+    assert!(
+        matches!(error, cmp_server::Error::NotTheRequester),
+        "{error}"
+    );
+    // A wrong recipNonce is refused.
+    let (bits, error) = refusal(&s, &error_message(&mac_protector(REF), Some(&[7; 16])));
+    assert!(
+        bits.contains(PkiFailureInfo::BAD_RECIPIENT_NONCE),
+        "{error}"
+    );
+    assert_eq!(s.responder.table_sizes().0, 1, "still open");
+    // The requester itself, without recipNonce, ends it; the certificate is withdrawn.
+    let ended = s.responder.handle(
+        &error_message(&mac_protector(REF), None)
+            .to_der()
+            .expect("der"),
+        SystemTime::now(),
+    );
+    assert!(
+        matches!(
+            ended.outcome,
+            Outcome::Answered(cmp_proto::BodyType::PkiConf)
+        ),
+        "{:?}",
+        ended.outcome
+    );
+    assert_eq!(s.responder.table_sizes().0, 0);
+    assert!(
+        s.responder
+            .ca()
+            .is_revoked(cert.tbs_certificate().serial_number())
+    );
+}
