@@ -8,13 +8,26 @@
 //! - [`triage`]: what the contract says to do with a request before the CA is asked.
 //! - [`ca`]: the CMP client an issuer describes, and how enrollment outcomes map onto a
 //!   request (issued, retried, failed).
+//! - [`csr`]: what a CertificateRequest asks, verified, as the CMP request to send.
+//! - [`signer`]: one enrollment, journaled so that a restart resumes it; [`journal`]
+//!   keeps the checkpoint on the request.
 //! - [`status`]: the conditions and status documents written back.
+//! - [`controller`] and [`issuer_health`]: the reconcilers; [`leader`] elects the replica
+//!   that runs them; [`probes`], [`metrics`] and [`logs`] are the operations side.
 
 pub mod api;
 pub mod ca;
 pub mod cert_manager;
+pub mod controller;
 pub mod crds;
 pub mod credentials;
+pub mod csr;
+pub mod issuer_health;
+pub mod journal;
+pub mod leader;
+pub mod logs;
+pub mod metrics;
+pub mod probes;
 pub mod signer;
 pub mod status;
 pub mod triage;

@@ -1,6 +1,318 @@
-//! `cmpv2-issuer`: the controller process.
+//! `cmpv2-issuer`: the controller process. Watches CertificateRequests and the two
+//! issuer kinds, signs requests over CMP, serves `/healthz`, `/readyz` and `/metrics`,
+//! and, with `--leader-elect`, runs the controllers only while it holds the Lease.
+//!
+//! Run out of cluster with a kubeconfig (`KUBECONFIG` or `~/.kube/config`) or in a Pod
+//! with its service account; `--help` lists the options.
 
-fn main() {
-    eprintln!("cmpv2-issuer: not wired yet");
-    std::process::exit(2);
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use cmpv2_issuer::api::{CMPv2ClusterIssuer, CMPv2Issuer};
+use cmpv2_issuer::cert_manager::CertificateRequest;
+use cmpv2_issuer::controller::{self, Context, Settings};
+use cmpv2_issuer::issuer_health;
+use cmpv2_issuer::leader::{self, LeaseSettings};
+use cmpv2_issuer::logs::{self, Format, Level};
+use cmpv2_issuer::probes::{self, Probes};
+use futures_util::StreamExt;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client};
+
+const USAGE: &str = "\
+cmpv2-issuer: a cert-manager external issuer that enrolls over CMP (RFC 4210/9483)
+
+Options:
+  --namespace NS                  watch CertificateRequests and CMPv2Issuers in NS only
+                                  (default: all namespaces)
+  --cluster-resource-namespace NS where CMPv2ClusterIssuers' Secrets live
+                                  (default: $POD_NAMESPACE, else cmpv2-issuer)
+  --concurrency N                 requests signed at once (default 8)
+  --listen ADDR                   /healthz, /readyz, /metrics (default 0.0.0.0:8080)
+  --leader-elect                  run the controllers only while holding a Lease
+  --lease-namespace NS            the Lease's namespace (default: $POD_NAMESPACE)
+  --log-format text|json          (default text)
+  --help
+Exit codes: 0 after a clean shutdown (SIGTERM), 1 on a fatal error, 64 on bad usage.";
+
+struct Options {
+    namespace: Option<String>,
+    cluster_resource_namespace: String,
+    concurrency: u16,
+    listen: SocketAddr,
+    leader_elect: bool,
+    lease_namespace: Option<String>,
+    log_format: Format,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let pod_namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let mut o = Options {
+        namespace: None,
+        cluster_resource_namespace: pod_namespace
+            .clone()
+            .unwrap_or_else(|| "cmpv2-issuer".into()),
+        concurrency: 8,
+        listen: ([0, 0, 0, 0], 8080).into(),
+        leader_elect: false,
+        lease_namespace: pod_namespace,
+        log_format: Format::Text,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--namespace" => o.namespace = Some(value()?),
+            "--cluster-resource-namespace" => o.cluster_resource_namespace = value()?,
+            "--concurrency" => {
+                o.concurrency = value()?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("--concurrency: a number from 1 to 65535")?;
+            }
+            "--listen" => o.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
+            "--leader-elect" => o.leader_elect = true,
+            "--lease-namespace" => o.lease_namespace = Some(value()?),
+            "--log-format" => o.log_format = value()?.parse()?,
+            "--help" | "-h" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if o.leader_elect && o.lease_namespace.is_none() {
+        return Err("--leader-elect needs --lease-namespace or $POD_NAMESPACE".into());
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cmpv2-issuer: {e}\n\n{USAGE}");
+            return ExitCode::from(64);
+        }
+    };
+    logs::init(options.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            logs::log(
+                Level::Error,
+                "cannot start the runtime",
+                &[("error", &e.to_string())],
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            logs::log(Level::Error, "stopped", &[("error", &e)]);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    let client = Client::try_default()
+        .await
+        .map_err(|e| format!("no Kubernetes API client (kubeconfig or service account): {e}"))?;
+    let probes = Arc::new(Probes::default());
+    let settings = Settings {
+        cluster_resource_namespace: options.cluster_resource_namespace.clone(),
+        ..Settings::default()
+    };
+    let identity = std::env::var("POD_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("cmpv2-issuer-{}", std::process::id()));
+    let reporter = Reporter {
+        controller: "cmpv2-issuer".into(),
+        instance: Some(identity.clone()),
+    };
+    let mut ctx = Context::new(
+        client.clone(),
+        settings,
+        Some(Recorder::new(client.clone(), reporter)),
+    );
+    ctx.metrics = Arc::clone(&probes.metrics);
+    let ctx = Arc::new(ctx);
+    let probe_server = tokio::spawn(probes::serve(options.listen, Arc::clone(&probes)));
+    logs::log(
+        Level::Info,
+        "serving probes",
+        &[("listen", &options.listen.to_string())],
+    );
+
+    let lease = options
+        .lease_namespace
+        .clone()
+        .filter(|_| options.leader_elect);
+    let lease = lease.map(|ns| LeaseSettings::new(ns, identity.clone()));
+    probes.ready.store(true, Ordering::Relaxed);
+    if let Some(lease) = &lease {
+        logs::log(
+            Level::Info,
+            "waiting for the Lease",
+            &[("lease", &lease.name), ("identity", &identity)],
+        );
+        tokio::select! {
+            () = leader::acquire(&client, lease) => {}
+            () = shutdown_signal() => return Ok(()),
+        }
+        logs::log(Level::Info, "holding the Lease", &[("identity", &identity)]);
+    }
+
+    let controllers = run_controllers(client.clone(), Arc::clone(&ctx), &options);
+    let result = match &lease {
+        Some(lease) => tokio::select! {
+            () = controllers => Ok(()),
+            () = leader::keep(&client, lease) => Err("lost the Lease; exiting so a restart can compete again".to_owned()),
+        },
+        None => {
+            controllers.await;
+            Ok(())
+        }
+    };
+    probe_server.abort();
+    result
+}
+
+/// Runs the three controllers until a shutdown signal; in-flight reconciles finish.
+async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
+    let (requests, issuers): (Api<CertificateRequest>, Api<CMPv2Issuer>) = match &options.namespace
+    {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let cluster_issuers: Api<CMPv2ClusterIssuer> = Api::all(client.clone());
+    let config = kube::runtime::controller::Config::default().concurrency(options.concurrency);
+    let request_controller = Controller::new(requests, watcher::Config::default())
+        .with_config(config.clone())
+        .graceful_shutdown_on(shutdown_signal())
+        .run(
+            controller::reconcile,
+            controller::error_policy,
+            Arc::clone(&ctx),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                logs::log(
+                    Level::Warn,
+                    "CertificateRequest reconcile failed",
+                    &[("error", &e.to_string())],
+                );
+            }
+        });
+    let issuer_controller = Controller::new(issuers, watcher::Config::default())
+        .with_config(config.clone())
+        .graceful_shutdown_on(shutdown_signal())
+        .run(
+            issuer_health::reconcile::<CMPv2Issuer>,
+            issuer_health::error_policy,
+            Arc::clone(&ctx),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                logs::log(
+                    Level::Warn,
+                    "CMPv2Issuer reconcile failed",
+                    &[("error", &e.to_string())],
+                );
+            }
+        });
+    let cluster_issuer_controller = Controller::new(cluster_issuers, watcher::Config::default())
+        .with_config(config)
+        .graceful_shutdown_on(shutdown_signal())
+        .run(
+            issuer_health::reconcile::<CMPv2ClusterIssuer>,
+            issuer_health::error_policy,
+            Arc::clone(&ctx),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                logs::log(
+                    Level::Warn,
+                    "CMPv2ClusterIssuer reconcile failed",
+                    &[("error", &e.to_string())],
+                );
+            }
+        });
+    logs::log(Level::Info, "controllers started", &[]);
+    tokio::join!(
+        request_controller,
+        issuer_controller,
+        cluster_issuer_controller
+    );
+    logs::log(Level::Info, "controllers stopped", &[]);
+}
+
+/// SIGTERM (the kubelet) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    // Give in-flight CMP exchanges a moment before the runtime is torn down.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Options, String> {
+        parse(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn options_parse_and_bad_ones_are_refused() {
+        let o = args(&[
+            "--namespace",
+            "apps",
+            "--concurrency",
+            "3",
+            "--log-format",
+            "json",
+        ])
+        .expect("valid");
+        assert_eq!(o.namespace.as_deref(), Some("apps"));
+        assert_eq!(o.concurrency, 3);
+        assert_eq!(o.log_format, Format::Json);
+        assert!(args(&["--concurrency", "0"]).is_err());
+        assert!(args(&["--listen", "nowhere"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+        assert!(args(&["--namespace"]).is_err());
+    }
 }

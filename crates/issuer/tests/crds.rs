@@ -1,5 +1,6 @@
-//! `deploy/crds/` must be what `crdgen` writes from the Rust types; regenerate with
-//! `cargo run -p cmpv2-issuer --bin crdgen -- deploy/crds`.
+//! `deploy/crds/` and the chart's `crds/` must be what `crdgen` writes from the Rust
+//! types; regenerate with
+//! `cargo run -p cmpv2-issuer --bin crdgen -- deploy/crds deploy/chart/cmpv2-issuer/crds`.
 
 use std::path::Path;
 
@@ -8,15 +9,17 @@ use kube::{CustomResourceExt, Resource};
 
 #[test]
 fn deploy_crds_match_the_types() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
-    for (file, yaml) in cmpv2_issuer::crds::render() {
-        let on_disk = std::fs::read_to_string(dir.join(file))
-            .unwrap_or_else(|e| panic!("deploy/crds/{file}: {e}; run crdgen"));
-        assert!(
-            on_disk == yaml,
-            "deploy/crds/{file} drifted from the types: run \
-             `cargo run -p cmpv2-issuer --bin crdgen -- deploy/crds`"
-        );
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    for dir in ["crds", "chart/cmpv2-issuer/crds"] {
+        for (file, yaml) in cmpv2_issuer::crds::render() {
+            let on_disk = std::fs::read_to_string(deploy.join(dir).join(file))
+                .unwrap_or_else(|e| panic!("deploy/{dir}/{file}: {e}; run crdgen"));
+            assert!(
+                on_disk == yaml,
+                "deploy/{dir}/{file} drifted from the types: run `cargo run -p cmpv2-issuer \
+                 --bin crdgen -- deploy/crds deploy/chart/cmpv2-issuer/crds`"
+            );
+        }
     }
 }
 

@@ -1,23 +1,24 @@
-//! Writes the issuer's CRDs as YAML: `cargo run -p cmpv2-issuer --bin crdgen -- deploy/crds`.
+//! Writes the issuer's CRDs as YAML into each directory given:
+//! `cargo run -p cmpv2-issuer --bin crdgen -- deploy/crds deploy/chart/cmpv2-issuer/crds`.
 //! With no directory, prints them to stdout. `tests/crds.rs` fails when the files in
-//! `deploy/crds/` drift from the types.
+//! either directory drift from the types.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let out = std::env::args_os().nth(1).map(PathBuf::from);
+    let dirs: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     for (file, yaml) in cmpv2_issuer::crds::render() {
-        let result = match &out {
-            Some(dir) => std::fs::write(dir.join(file), yaml),
-            None => {
-                print!("---\n{yaml}");
-                Ok(())
+        if dirs.is_empty() {
+            print!("---\n{yaml}");
+        }
+        for dir in &dirs {
+            if let Err(e) =
+                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(file), &yaml))
+            {
+                eprintln!("crdgen: cannot write {}: {e}", dir.join(file).display());
+                return ExitCode::FAILURE;
             }
-        };
-        if let Err(e) = result {
-            eprintln!("crdgen: cannot write {file}: {e}");
-            return ExitCode::FAILURE;
         }
     }
     ExitCode::SUCCESS

@@ -1,0 +1,485 @@
+//! The CertificateRequest reconciler: [`triage`](crate::triage) says what the contract
+//! asks for, and this module does it against the API server: status by server-side
+//! apply on `/status`, the issuer looked up and required Ready, the CA asked through
+//! [`signer::sign`](crate::signer::sign) with the transaction journaled on the request,
+//! retries with exponential backoff up to the issuer's retry limit, and events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Api, Client, Resource, ResourceExt};
+
+use crate::api::{CMPv2ClusterIssuer, CMPv2Issuer, IssuerSpec, IssuerStatus};
+use crate::ca::{self, Disposition, IssuerCredentials};
+use crate::cert_manager::CertificateRequest;
+use crate::journal::{self, AnnotationJournal};
+use crate::metrics::{Metrics, Outcome};
+use crate::signer::{self, SignError, Signed};
+use crate::status::{self, FIELD_MANAGER, RequestStatusUpdate};
+use crate::triage::{self, IssuerKind, Triage, condition, reason};
+use crate::{credentials, csr};
+
+/// Settings from the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where a cluster issuer's Secrets and ConfigMaps live.
+    pub cluster_resource_namespace: String,
+    /// First retry delay; doubled at each attempt.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+    /// How soon to look again at a request whose issuer is missing or not Ready.
+    pub issuer_wait: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            cluster_resource_namespace: "cmpv2-issuer".to_owned(),
+            retry_base: Duration::from_secs(5),
+            retry_cap: Duration::from_secs(300),
+            issuer_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// Command-line settings.
+    pub settings: Settings,
+    /// Publishes Kubernetes events; `None` in tests that do not expect them.
+    pub recorder: Option<Recorder>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Failed attempts per request UID, for the backoff. Forgotten when the request is
+    /// done; a restart starts the count again, which only shortens one delay.
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context for `client`.
+    pub fn new(client: Client, settings: Settings, recorder: Option<Recorder>) -> Self {
+        Self {
+            client,
+            settings,
+            recorder,
+            metrics: Arc::default(),
+            attempts: Mutex::default(),
+        }
+    }
+
+    fn attempt(&self, uid: &str) -> u32 {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = attempts.entry(uid.to_owned()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    fn forget(&self, uid: &str) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
+    }
+}
+
+/// The delay after the `n`th failed attempt: base × 2^(n−1), capped.
+pub fn backoff(settings: &Settings, n: u32) -> Duration {
+    let factor = 1u32 << n.saturating_sub(1).min(16);
+    settings
+        .retry_base
+        .saturating_mul(factor)
+        .min(settings.retry_cap)
+}
+
+/// A reconcile that could not finish; the controller retries it.
+#[derive(Debug)]
+pub enum ReconcileError {
+    /// The API server refused or failed a read or write.
+    Kube(kube::Error),
+}
+
+impl std::fmt::Display for ReconcileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kube(e) => write!(f, "API server: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReconcileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Kube(e) => Some(e),
+        }
+    }
+}
+
+impl From<kube::Error> for ReconcileError {
+    fn from(e: kube::Error) -> Self {
+        Self::Kube(e)
+    }
+}
+
+/// After a failed reconcile (the API server failed): try again soon.
+pub fn error_policy(_: Arc<CertificateRequest>, _: &ReconcileError, _: Arc<Context>) -> Action {
+    Action::requeue(Duration::from_secs(10))
+}
+
+/// Reconciles one CertificateRequest.
+pub async fn reconcile(
+    request: Arc<CertificateRequest>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let now = SystemTime::now();
+    match triage::triage(&request) {
+        Triage::NotOurs | Triage::AwaitApproval => Ok(Action::await_change()),
+        Triage::Finished => {
+            ctx.forget(&request.uid().unwrap_or_default());
+            Ok(Action::await_change())
+        }
+        Triage::Initialize => {
+            let ready = ready(
+                &request,
+                condition::UNKNOWN,
+                reason::INITIALIZING,
+                "Initializing",
+                now,
+            );
+            apply(
+                &ctx,
+                &request,
+                &RequestStatusUpdate {
+                    ready: Some(ready),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            Ok(Action::await_change())
+        }
+        Triage::Deny => {
+            let ready = ready(
+                &request,
+                condition::FALSE,
+                reason::DENIED,
+                "The CertificateRequest was denied by an approval controller",
+                now,
+            );
+            let update = RequestStatusUpdate {
+                ready: Some(ready),
+                failure_time: Some(status::rfc3339(now)),
+                ..Default::default()
+            };
+            apply(&ctx, &request, &update).await?;
+            ctx.metrics.outcome(Outcome::Denied);
+            Ok(Action::await_change())
+        }
+        Triage::Sign { kind, name } => sign(&ctx, &request, kind, &name, now).await,
+    }
+}
+
+fn ready(
+    request: &CertificateRequest,
+    value: &str,
+    why: &str,
+    message: &str,
+    now: SystemTime,
+) -> crate::cert_manager::RequestCondition {
+    let previous = request
+        .status
+        .as_ref()
+        .and_then(|s| s.condition(condition::READY));
+    status::ready_condition(previous, value, why, message, now)
+}
+
+fn requests_api(ctx: &Context, request: &CertificateRequest) -> Api<CertificateRequest> {
+    Api::namespaced(ctx.client.clone(), &request.namespace().unwrap_or_default())
+}
+
+async fn apply(
+    ctx: &Context,
+    request: &CertificateRequest,
+    update: &RequestStatusUpdate,
+) -> Result<(), kube::Error> {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    requests_api(ctx, request)
+        .patch_status(
+            &request.name_any(),
+            &params,
+            &Patch::Apply(update.apply_body(request)),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The issuer's spec, status and generation, and the namespace its Secrets live in.
+struct IssuerView {
+    spec: IssuerSpec,
+    status: Option<IssuerStatus>,
+    generation: Option<i64>,
+    secrets_namespace: String,
+}
+
+async fn issuer_view(
+    ctx: &Context,
+    request: &CertificateRequest,
+    kind: IssuerKind,
+    name: &str,
+) -> Result<Option<IssuerView>, kube::Error> {
+    Ok(match kind {
+        IssuerKind::Namespaced => {
+            let namespace = request.namespace().unwrap_or_default();
+            let api: Api<CMPv2Issuer> = Api::namespaced(ctx.client.clone(), &namespace);
+            api.get_opt(name).await?.map(|i| IssuerView {
+                generation: i.metadata.generation,
+                spec: i.spec,
+                status: i.status,
+                secrets_namespace: namespace,
+            })
+        }
+        IssuerKind::Cluster => {
+            let api: Api<CMPv2ClusterIssuer> = Api::all(ctx.client.clone());
+            api.get_opt(name).await?.map(|i| IssuerView {
+                generation: i.metadata.generation,
+                spec: i.spec.issuer,
+                status: i.status,
+                secrets_namespace: ctx.settings.cluster_resource_namespace.clone(),
+            })
+        }
+    })
+}
+
+async fn pending(
+    ctx: &Context,
+    request: &CertificateRequest,
+    message: &str,
+    now: SystemTime,
+) -> Result<(), kube::Error> {
+    let ready = ready(request, condition::FALSE, reason::PENDING, message, now);
+    apply(
+        ctx,
+        request,
+        &RequestStatusUpdate {
+            ready: Some(ready),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn failed(
+    ctx: &Context,
+    request: &CertificateRequest,
+    message: &str,
+    now: SystemTime,
+) -> Result<Action, kube::Error> {
+    let ready = ready(request, condition::FALSE, reason::FAILED, message, now);
+    let update = RequestStatusUpdate {
+        ready: Some(ready),
+        failure_time: Some(status::rfc3339(now)),
+        ..Default::default()
+    };
+    apply(ctx, request, &update).await?;
+    ctx.metrics.outcome(Outcome::Failed);
+    event(ctx, request, EventType::Warning, "PermanentError", message).await;
+    ctx.forget(&request.uid().unwrap_or_default());
+    Ok(Action::await_change())
+}
+
+async fn event(
+    ctx: &Context,
+    request: &CertificateRequest,
+    type_: EventType,
+    why: &str,
+    note: &str,
+) {
+    let Some(recorder) = &ctx.recorder else {
+        return;
+    };
+    let ev = Event {
+        type_,
+        reason: why.to_owned(),
+        note: Some(status::bounded_message(note)),
+        action: "Sign".to_owned(),
+        secondary: None,
+    };
+    // Events are best effort: a failure to publish changes nothing about the request.
+    let _ = recorder.publish(&ev, &request.object_ref(&())).await;
+}
+
+async fn sign(
+    ctx: &Context,
+    request: &CertificateRequest,
+    kind: IssuerKind,
+    name: &str,
+    now: SystemTime,
+) -> Result<Action, ReconcileError> {
+    let wait = ctx.settings.issuer_wait;
+    let Some(issuer) = issuer_view(ctx, request, kind, name).await? else {
+        let message = format!("{} {name} not found; waiting for it", kind.name());
+        pending(ctx, request, &message, now).await?;
+        ctx.metrics.outcome(Outcome::IssuerNotReady);
+        event(
+            ctx,
+            request,
+            EventType::Normal,
+            "WaitingForIssuerReady",
+            &message,
+        )
+        .await;
+        return Ok(Action::requeue(wait));
+    };
+    if let Err(why) = status::issuer_ready(issuer.status.as_ref(), issuer.generation) {
+        let message = format!("{} {name}: {why}", kind.name());
+        pending(ctx, request, &message, now).await?;
+        ctx.metrics.outcome(Outcome::IssuerNotReady);
+        event(
+            ctx,
+            request,
+            EventType::Normal,
+            "WaitingForIssuerReady",
+            &message,
+        )
+        .await;
+        return Ok(Action::requeue(wait));
+    }
+    let credentials: IssuerCredentials =
+        match credentials::read(&ctx.client, &issuer.secrets_namespace, &issuer.spec).await {
+            Ok(c) => c,
+            Err(e) => {
+                pending(ctx, request, &format!("issuer credentials: {e}"), now).await?;
+                return Ok(Action::requeue(wait));
+            }
+        };
+    let client = match ca::ca_client(&issuer.spec, &credentials) {
+        Ok(c) => c,
+        Err(e) => {
+            pending(ctx, request, &format!("issuer configuration: {e}"), now).await?;
+            return Ok(Action::requeue(wait));
+        }
+    };
+    let mut journal = AnnotationJournal::new(requests_api(ctx, request), request);
+    let checkpoint = journal::recorded(request);
+    let request_type = issuer.spec.request_type;
+    let outcome = signer::sign(&client, &mut journal, checkpoint.as_deref(), || {
+        csr::cmp_request(&request.spec, request_type, SystemTime::now()).map_err(|e| e.to_string())
+    })
+    .await;
+    match &outcome {
+        Ok(_) => ctx.metrics.round_trip(true),
+        Err(SignError::Cmp(_)) => ctx.metrics.round_trip(false),
+        Err(_) => {} // Nothing was exchanged with the CA.
+    }
+    match outcome {
+        Ok(Signed::Issued(enrolled)) => {
+            let pem = match ca::issued_pem(&enrolled, &client.config().trust.anchors) {
+                Ok(pem) => pem,
+                Err(e) => {
+                    return Ok(failed(
+                        ctx,
+                        request,
+                        &format!("cannot encode the certificate: {e}"),
+                        now,
+                    )
+                    .await?);
+                }
+            };
+            let message = if enrolled.granted_with_mods {
+                "Certificate issued; the CA changed what was requested (grantedWithMods)"
+            } else {
+                "Certificate issued"
+            };
+            let update = RequestStatusUpdate {
+                ready: Some(ready(
+                    request,
+                    condition::TRUE,
+                    reason::ISSUED,
+                    message,
+                    now,
+                )),
+                certificate: Some(pem.chain),
+                ca: Some(pem.ca),
+                failure_time: None,
+            };
+            apply(ctx, request, &update).await?;
+            ctx.metrics.outcome(Outcome::Issued);
+            if let Some(age) = age(request, now) {
+                ctx.metrics.issued_after(age);
+            }
+            event(ctx, request, EventType::Normal, "Issued", message).await;
+            ctx.forget(&request.uid().unwrap_or_default());
+            Ok(Action::await_change())
+        }
+        Ok(Signed::Waiting(after)) => {
+            let message = format!(
+                "The CA is processing the request; asking again in {} s",
+                after.as_secs().max(1)
+            );
+            pending(ctx, request, &message, now).await?;
+            ctx.metrics.outcome(Outcome::Waiting);
+            event(ctx, request, EventType::Normal, "Pending", &message).await;
+            Ok(Action::requeue(after.max(Duration::from_secs(1))))
+        }
+        Err(error) => on_error(ctx, request, &issuer.spec, error, now).await,
+    }
+}
+
+async fn on_error(
+    ctx: &Context,
+    request: &CertificateRequest,
+    spec: &IssuerSpec,
+    error: SignError,
+    now: SystemTime,
+) -> Result<Action, ReconcileError> {
+    let permanent = match &error {
+        SignError::Cmp(e) => ca::disposition(e) == Disposition::Permanent,
+        SignError::Journal(_) => false,
+        SignError::CorruptCheckpoint(_) | SignError::MayAlreadyBeIssued | SignError::Request(_) => {
+            true
+        }
+    };
+    let message = error.to_string();
+    if permanent {
+        return Ok(failed(ctx, request, &message, now).await?);
+    }
+    let age = age(request, now).unwrap_or_default();
+    let limit = Duration::from_secs(spec.limits.max_retry_seconds.into());
+    if age > limit {
+        let message = format!("gave up after {} s of retrying: {message}", limit.as_secs());
+        return Ok(failed(ctx, request, &message, now).await?);
+    }
+    let n = ctx.attempt(&request.uid().unwrap_or_default());
+    let delay = backoff(&ctx.settings, n);
+    let message = format!("{message} (attempt {n}, retrying in {} s)", delay.as_secs());
+    pending(ctx, request, &message, now).await?;
+    ctx.metrics.outcome(Outcome::Retry);
+    event(ctx, request, EventType::Warning, "RetryableError", &message).await;
+    Ok(Action::requeue(delay))
+}
+
+/// Time since the request was created.
+fn age(request: &CertificateRequest, now: SystemTime) -> Option<Duration> {
+    let created = request.metadata.creation_timestamp.as_ref()?;
+    now.duration_since(SystemTime::from(created.0)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = Settings::default();
+        assert_eq!(backoff(&settings, 1), Duration::from_secs(5));
+        assert_eq!(backoff(&settings, 2), Duration::from_secs(10));
+        assert_eq!(backoff(&settings, 4), Duration::from_secs(40));
+        assert_eq!(backoff(&settings, 7), Duration::from_secs(300));
+        assert_eq!(backoff(&settings, u32::MAX), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,727 @@
+//! The CertificateRequest reconciler against a mocked API server (the kube-rs convention:
+//! `tower_test::mock::pair` behind `kube::Client::new`), each API call asserted by
+//! method, path and body, and the real test CA (`cmp-server`) over HTTP behind the
+//! issuer. Test names follow issuer-lib's checklist where one applies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmp_proto::protection::SharedSecret;
+use cmp_server::http::{HttpOptions, bind, serve};
+use cmp_server::{MacCredential, Responder, TestCa, TestCaConfig};
+use cmpv2_issuer::controller::{Context, Settings, reconcile};
+use cmpv2_issuer::journal::IN_FLIGHT_ANNOTATION;
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use serde_json::{Value, json};
+use tower_test::mock::{Handle, SendResponse};
+
+const RA_REF: &str = "issuer-ra";
+const SECRET: &str = "issuer-ra-secret";
+const NS: &str = "apps";
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+/// The mocked API server: answers the reconciler's calls one by one, in the order the
+/// test expects them.
+struct ApiServer {
+    handle: ApiHandle,
+}
+
+impl ApiServer {
+    /// The next call: asserts its method and path (without query), returns its JSON body
+    /// (Null when empty), its query string, and the responder.
+    async fn expect(
+        &mut self,
+        method: Method,
+        path: &str,
+    ) -> (Value, String, SendResponse<Response<Body>>) {
+        let (request, send) =
+            tokio::time::timeout(Duration::from_secs(30), self.handle.next_request())
+                .await
+                .unwrap_or_else(|_| panic!("no {method} {path} within 30 s"))
+                .unwrap_or_else(|| panic!("the reconciler ended before {method} {path}"));
+        assert_eq!(request.method(), method, "for {}", request.uri());
+        assert_eq!(request.uri().path(), path);
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let bytes = request.into_body().collect_bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (body, query, send)
+    }
+
+    /// The next call, whatever it is.
+    async fn next(&mut self) -> (Call, String, SendResponse<Response<Body>>) {
+        let (request, send) =
+            tokio::time::timeout(Duration::from_secs(30), self.handle.next_request())
+                .await
+                .expect("a call within 30 s")
+                .expect("the reconciler ended early");
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let bytes = request.into_body().collect_bytes().await.expect("body");
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (Call { method, path, json }, query, send)
+    }
+
+    /// Answers `send` with `status` and `body`.
+    fn respond(send: SendResponse<Response<Body>>, status: StatusCode, body: &Value) {
+        send.send_response(
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(body).expect("json")))
+                .expect("response"),
+        );
+    }
+
+    /// The call after the reconciler returned: there must be none.
+    async fn expect_no_more(mut self) {
+        let next = tokio::time::timeout(Duration::from_secs(1), self.handle.next_request()).await;
+        if let Ok(Some((request, _))) = next {
+            panic!("unexpected call {} {}", request.method(), request.uri());
+        }
+    }
+}
+
+/// One API call as the reconciler made it.
+struct Call {
+    method: Method,
+    path: String,
+    json: Value,
+}
+
+fn not_found() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})
+}
+
+/// A context over the mocked API server.
+fn mocked(settings: Settings) -> (Arc<Context>, ApiServer) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    (
+        Arc::new(Context::new(client, settings, None)),
+        ApiServer { handle },
+    )
+}
+
+fn request_json(conditions: Value, annotations: Option<Value>) -> Value {
+    json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "metadata": {
+            "name": "app", "namespace": NS, "uid": "uid-1", "resourceVersion": "10",
+            "creationTimestamp": now_rfc3339(),
+            "annotations": annotations.unwrap_or(json!({})),
+        },
+        "spec": {
+            "request": base64(csr_pem().as_bytes()),
+            "issuerRef": {"name": "ca", "kind": "CMPv2Issuer", "group": "cmpv2-issuer.dev"},
+            "duration": "720h0m0s",
+            "usages": ["digital signature", "server auth"],
+        },
+        "status": {"conditions": conditions},
+    })
+}
+
+fn approved() -> Value {
+    json!([
+        {"type": "Ready", "status": "False", "reason": "Pending", "message": "Initializing"},
+        {"type": "Approved", "status": "True", "reason": "cert-manager.io", "message": "approved"},
+    ])
+}
+
+fn request(value: &Value) -> Arc<cmpv2_issuer::cert_manager::CertificateRequest> {
+    Arc::new(serde_json::from_value(value.clone()).expect("CertificateRequest"))
+}
+
+fn now_rfc3339() -> String {
+    cmpv2_issuer::status::rfc3339(std::time::SystemTime::now())
+}
+
+fn base64(bytes: &[u8]) -> String {
+    cmpv2_issuer::journal::encode_base64(bytes)
+}
+
+/// A fresh P-256 CSR from `openssl req`, as cert-manager would send one.
+fn csr_pem() -> String {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=app.example",
+            "-addext",
+            "subjectAltName=DNS:app.example,IP:10.0.0.1",
+        ])
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("PEM")
+}
+
+struct Ca {
+    url: String,
+    responder: Arc<Responder<TestCa>>,
+}
+
+/// The test CA over HTTP on a free port, on the test's runtime.
+async fn start_ca(config: TestCaConfig) -> Ca {
+    let ca = TestCa::new(config).expect("CA");
+    let mut rc = ca.responder_config();
+    rc.credentials.mac.insert(
+        RA_REF.as_bytes().to_vec(),
+        MacCredential {
+            secret: SharedSecret::from(SECRET),
+            may_act_as_ra: true,
+        },
+    );
+    let responder = Arc::new(Responder::new(rc, ca));
+    let (listener, addr): (_, SocketAddr) = bind(([127, 0, 0, 1], 0).into()).await.expect("bind");
+    tokio::spawn(serve(
+        listener,
+        Arc::clone(&responder),
+        HttpOptions::default(),
+        std::future::pending(),
+    ));
+    Ca {
+        url: format!("http://{addr}/.well-known/cmp"),
+        responder,
+    }
+}
+
+fn issuer_json(url: &str, ready: &str) -> Value {
+    json!({
+        "apiVersion": "cmpv2-issuer.dev/v1alpha1",
+        "kind": "CMPv2Issuer",
+        "metadata": {"name": "ca", "namespace": NS, "generation": 3},
+        "spec": {
+            "url": url,
+            "protection": {"sharedSecret": {
+                "secretRef": {"name": "cmp", "key": "secret"},
+                "reference": RA_REF,
+            }},
+            "requestType": "cr",
+            "trustAnchors": {"configMapRef": {"name": "cmp-roots", "key": "ca.crt"}},
+        },
+        "status": {"conditions": [
+            {"type": "Ready", "status": ready, "reason": "Checked", "message": "probe", "observedGeneration": 3}
+        ]},
+    })
+}
+
+fn secret_json() -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "cmp", "namespace": NS},
+        "data": {"secret": base64(SECRET.as_bytes())},
+    })
+}
+
+fn ready_of(status_patch: &Value) -> &Value {
+    status_patch["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .expect("a Ready condition in the patch")
+}
+
+fn assert_apply(query: &str) {
+    assert!(query.contains("fieldManager=cmpv2-issuer"), "{query}");
+    assert!(query.contains("force=true"), "{query}");
+}
+
+const STATUS_PATH: &str = "/apis/cert-manager.io/v1/namespaces/apps/certificaterequests/app/status";
+const REQUEST_PATH: &str = "/apis/cert-manager.io/v1/namespaces/apps/certificaterequests/app";
+const ISSUER_PATH: &str = "/apis/cmpv2-issuer.dev/v1alpha1/namespaces/apps/cmpv2issuers/ca";
+const SECRET_PATH: &str = "/api/v1/namespaces/apps/secrets/cmp";
+const CONFIG_MAP_PATH: &str = "/api/v1/namespaces/apps/configmaps/cmp-roots";
+
+#[tokio::test]
+async fn issuer_ref_unknown_group_is_ignored_without_a_write() {
+    let (ctx, api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    value["spec"]["issuerRef"]["group"] = json!("cert-manager.io");
+    let action = reconcile(request(&value), ctx).await.expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn already_ready_failed_or_denied_is_left_alone() {
+    for (status, reason) in [("True", "Issued"), ("False", "Failed"), ("False", "Denied")] {
+        let (ctx, api) = mocked(Settings::default());
+        let value = request_json(
+            json!([{"type": "Ready", "status": status, "reason": reason}]),
+            None,
+        );
+        let action = reconcile(request(&value), ctx).await.expect("reconcile");
+        assert_eq!(action, Action::await_change(), "{status}/{reason}");
+        api.expect_no_more().await;
+    }
+}
+
+#[tokio::test]
+async fn ignore_unless_approved_or_denied() {
+    let (ctx, api) = mocked(Settings::default());
+    let value = request_json(
+        json!([{"type": "Ready", "status": "Unknown", "reason": "Initializing"}]),
+        None,
+    );
+    let action = reconcile(request(&value), ctx).await.expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn initialize_ready_condition() {
+    let (ctx, mut api) = mocked(Settings::default());
+    let value = request_json(json!([]), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let (patch, query, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    assert_apply(&query);
+    let ready = ready_of(&patch);
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("Unknown"), Some("Initializing"))
+    );
+    assert_eq!(patch["kind"], "CertificateRequest");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    assert_eq!(
+        task.await.expect("join").expect("reconcile"),
+        Action::await_change()
+    );
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn set_ready_denied_with_failure_time() {
+    let (ctx, mut api) = mocked(Settings::default());
+    let value = request_json(
+        json!([
+            {"type": "Ready", "status": "False", "reason": "Pending"},
+            {"type": "Denied", "status": "True", "reason": "policy"},
+        ]),
+        None,
+    );
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("False"), Some("Denied"))
+    );
+    assert!(patch["status"]["failureTime"].is_string(), "{patch}");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn pending_while_the_issuer_is_missing_or_not_ready() {
+    for issuer in [None, Some(issuer_json("http://127.0.0.1:9/", "False"))] {
+        let (ctx, mut api) = mocked(Settings::default());
+        let value = request_json(approved(), None);
+        let task = tokio::spawn(reconcile(request(&value), ctx));
+        let (_, _, send) = api.expect(Method::GET, ISSUER_PATH).await;
+        match &issuer {
+            Some(i) => ApiServer::respond(send, StatusCode::OK, i),
+            None => ApiServer::respond(send, StatusCode::NOT_FOUND, &not_found()),
+        }
+        let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+        let ready = ready_of(&patch);
+        assert_eq!(ready["reason"], "Pending", "{patch}");
+        let message = ready["message"].as_str().expect("message");
+        assert!(
+            message.contains(if issuer.is_some() {
+                "not ready"
+            } else {
+                "not found"
+            }),
+            "{message}"
+        );
+        ApiServer::respond(send, StatusCode::OK, &value);
+        let action = task.await.expect("join").expect("reconcile");
+        assert_eq!(action, Action::requeue(Settings::default().issuer_wait));
+        api.expect_no_more().await;
+    }
+}
+
+/// Answers the issuer, Secret and ConfigMap reads of a signing reconcile; `roots` is
+/// the PEM of the CMP trust anchors.
+async fn serve_issuer_and_secret(api: &mut ApiServer, issuer: &Value, roots: &str) {
+    let (_, _, send) = api.expect(Method::GET, ISSUER_PATH).await;
+    ApiServer::respond(send, StatusCode::OK, issuer);
+    let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
+    ApiServer::respond(send, StatusCode::OK, &secret_json());
+    let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
+    ApiServer::respond(
+        send,
+        StatusCode::OK,
+        &json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cmp-roots", "namespace": NS},
+            "data": {"ca.crt": roots},
+        }),
+    );
+}
+
+fn root_pem(ca: &Ca) -> String {
+    der::EncodePem::to_pem(ca.responder.ca().root(), der::pem::LineEnding::LF).expect("PEM")
+}
+
+/// Serves journal writes until the status patch comes; returns it, its query, its
+/// responder and how many journal writes came first.
+async fn serve_until_status(
+    api: &mut ApiServer,
+    value: &mut Value,
+    version: &mut u64,
+) -> (Value, String, SendResponse<Response<Body>>, usize) {
+    let mut writes = 0;
+    loop {
+        let (body, query, send) = api.next().await;
+        if body.path == STATUS_PATH {
+            assert_eq!(body.method, Method::PATCH);
+            return (body.json, query, send, writes);
+        }
+        assert_eq!(
+            (body.method.clone(), body.path.as_str()),
+            (Method::PATCH, REQUEST_PATH)
+        );
+        answer_journal_write(&body.json, send, value, version);
+        writes += 1;
+    }
+}
+
+/// Answers one journal write: checks it is a merge patch of the annotation that names
+/// the resourceVersion it read, and answers with the next version. Returns the
+/// checkpoint.
+async fn serve_journal_write(api: &mut ApiServer, value: &mut Value, version: &mut u64) -> String {
+    let (patch, _, send) = api.expect(Method::PATCH, REQUEST_PATH).await;
+    answer_journal_write(&patch, send, value, version)
+}
+
+fn answer_journal_write(
+    patch: &Value,
+    send: SendResponse<Response<Body>>,
+    value: &mut Value,
+    version: &mut u64,
+) -> String {
+    assert_eq!(
+        patch["metadata"]["resourceVersion"],
+        json!(version.to_string()),
+        "{patch}"
+    );
+    let checkpoint = patch["metadata"]["annotations"][IN_FLIGHT_ANNOTATION]
+        .as_str()
+        .expect("the checkpoint annotation")
+        .to_owned();
+    *version += 1;
+    value["metadata"]["resourceVersion"] = json!(version.to_string());
+    value["metadata"]["annotations"][IN_FLIGHT_ANNOTATION] = json!(checkpoint);
+    ApiServer::respond(send, StatusCode::OK, value);
+    checkpoint
+}
+
+#[tokio::test]
+async fn success_issuer_writes_chain_and_ca_after_journaling_each_message() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let mut version = 10;
+    // cr, then certConf: each recorded before it is sent.
+    serve_journal_write(&mut api, &mut value, &mut version).await;
+    serve_journal_write(&mut api, &mut value, &mut version).await;
+    let (patch, query, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    assert_apply(&query);
+    let ready = ready_of(&patch);
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("True"), Some("Issued"))
+    );
+    let chain = pem_field(&patch, "certificate");
+    let certs = x509_cert::Certificate::load_pem_chain(chain.as_bytes()).expect("chain");
+    assert_eq!(certs.len(), 2, "leaf and issuing CA");
+    let leaf = certs[0].tbs_certificate();
+    assert_eq!(leaf.subject().to_string(), "CN=app.example");
+    let ca_pem = pem_field(&patch, "ca");
+    let roots = x509_cert::Certificate::load_pem_chain(ca_pem.as_bytes()).expect("ca");
+    assert_eq!(roots, vec![ca.responder.ca().root().clone()]);
+    ApiServer::respond(send, StatusCode::OK, &value);
+    assert_eq!(
+        task.await.expect("join").expect("reconcile"),
+        Action::await_change()
+    );
+    api.expect_no_more().await;
+    assert_eq!(ca.responder.ca().issued_count(), 1);
+}
+
+/// A root that has nothing to do with the CA under test.
+fn unrelated_root() -> String {
+    let other = TestCa::new(TestCaConfig::default()).expect("CA");
+    der::EncodePem::to_pem(other.root(), der::pem::LineEnding::LF).expect("PEM")
+}
+
+fn pem_field(patch: &Value, field: &str) -> String {
+    let b64 = patch["status"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("status.{field}"));
+    let bytes: k8s_openapi::ByteString = serde_json::from_value(json!(b64)).expect("base64");
+    String::from_utf8(bytes.0).expect("PEM")
+}
+
+#[tokio::test]
+async fn ca_waiting_is_pending_then_issued_by_resuming_the_same_transaction() {
+    let ca = start_ca(TestCaConfig {
+        poll_count: 2,
+        check_after: Duration::from_secs(1),
+        ..TestCaConfig::default()
+    })
+    .await;
+    let mut value = request_json(approved(), None);
+    let mut version = 10;
+    {
+        let (ctx, mut api) = mocked(Settings::default());
+        let task = tokio::spawn(reconcile(request(&value), ctx));
+        serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+        // cr, the first pollReq, and the next pollReq once checkAfter has passed.
+        let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
+        assert_eq!(writes, 3, "{patch}");
+        let ready = ready_of(&patch);
+        assert_eq!(ready["reason"], "Pending");
+        assert!(
+            ready["message"]
+                .as_str()
+                .expect("message")
+                .contains("processing"),
+            "{patch}"
+        );
+        ApiServer::respond(send, StatusCode::OK, &value);
+        let action = task.await.expect("join").expect("reconcile");
+        assert_eq!(action, Action::requeue(Duration::from_secs(1)));
+        api.expect_no_more().await;
+    }
+    // A restarted issuer (a new context) picks the request up from its annotation and
+    // polls until the CA decides.
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 10, "the transaction never ended");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (ctx, mut api) = mocked(Settings::default());
+        let task = tokio::spawn(reconcile(request(&value), ctx));
+        serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+        let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
+        assert!(writes >= 1, "every message is journaled first");
+        let reason = ready_of(&patch)["reason"]
+            .as_str()
+            .expect("reason")
+            .to_owned();
+        ApiServer::respond(send, StatusCode::OK, &value);
+        task.await.expect("join").expect("reconcile");
+        api.expect_no_more().await;
+        if reason == "Issued" {
+            break;
+        }
+        assert_eq!(reason, "Pending", "{patch}");
+    }
+    assert_eq!(
+        ca.responder.ca().issued_count(),
+        1,
+        "one certificate for one request"
+    );
+}
+
+#[tokio::test]
+async fn ca_rejection_is_failed_at_once_with_the_fail_info() {
+    let ca = start_ca(TestCaConfig {
+        allowed_keys: vec![cmp_server::ca::AllowedKey::Rsa { min_bits: 2048 }],
+        ..TestCaConfig::default()
+    })
+    .await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let mut version = 10;
+    serve_journal_write(&mut api, &mut value, &mut version).await;
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("False"), Some("Failed"))
+    );
+    let message = ready["message"].as_str().expect("message");
+    assert!(
+        message.contains("badAlg") || message.contains("badCertTemplate"),
+        "{message}"
+    );
+    assert!(patch["status"]["failureTime"].is_string());
+    ApiServer::respond(send, StatusCode::OK, &value);
+    assert_eq!(
+        task.await.expect("join").expect("reconcile"),
+        Action::await_change()
+    );
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn retry_on_a_retryable_error_with_backoff() {
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(
+        &mut api,
+        &issuer_json("http://127.0.0.1:9/", "True"),
+        &unrelated_root(),
+    )
+    .await;
+    let mut version = 10;
+    serve_journal_write(&mut api, &mut value, &mut version).await;
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(ready["reason"], "Pending", "{patch}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .expect("message")
+            .contains("attempt 1"),
+        "{patch}"
+    );
+    assert!(patch["status"].get("failureTime").is_none());
+    ApiServer::respond(send, StatusCode::OK, &value);
+    let action = task.await.expect("join").expect("reconcile");
+    assert_eq!(action, Action::requeue(Settings::default().retry_base));
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn timeout_turns_a_retryable_error_permanent() {
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    // Created two hours ago; the issuer gives up after one (the default).
+    value["metadata"]["creationTimestamp"] = json!(cmpv2_issuer::status::rfc3339(
+        std::time::SystemTime::now() - Duration::from_secs(7200)
+    ));
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(
+        &mut api,
+        &issuer_json("http://127.0.0.1:9/", "True"),
+        &unrelated_root(),
+    )
+    .await;
+    let mut version = 10;
+    serve_journal_write(&mut api, &mut value, &mut version).await;
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(ready["reason"], "Failed", "{patch}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .expect("message")
+            .contains("gave up"),
+        "{patch}"
+    );
+    ApiServer::respond(send, StatusCode::OK, &value);
+    assert_eq!(
+        task.await.expect("join").expect("reconcile"),
+        Action::await_change()
+    );
+    api.expect_no_more().await;
+}
+
+#[tokio::test]
+async fn a_journal_conflict_sends_nothing_to_the_ca() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let value = request_json(approved(), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let (_, _, send) = api.expect(Method::PATCH, REQUEST_PATH).await;
+    ApiServer::respond(
+        send,
+        StatusCode::CONFLICT,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"}),
+    );
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    assert_eq!(ready_of(&patch)["reason"], "Pending", "{patch}");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
+    assert_eq!(
+        ca.responder.ca().issued_count(),
+        0,
+        "nothing reached the CA"
+    );
+}
+
+#[tokio::test]
+async fn success_clusterissuer_reads_its_secrets_from_the_cluster_resource_namespace() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let settings = Settings {
+        cluster_resource_namespace: "issuer-system".into(),
+        ..Settings::default()
+    };
+    let (ctx, mut api) = mocked(settings);
+    let mut value = request_json(approved(), None);
+    value["spec"]["issuerRef"]["kind"] = json!("CMPv2ClusterIssuer");
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let mut issuer = issuer_json(&ca.url, "True");
+    issuer["kind"] = json!("CMPv2ClusterIssuer");
+    issuer["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("namespace");
+    let (_, _, send) = api
+        .expect(
+            Method::GET,
+            "/apis/cmpv2-issuer.dev/v1alpha1/cmpv2clusterissuers/ca",
+        )
+        .await;
+    ApiServer::respond(send, StatusCode::OK, &issuer);
+    let (_, _, send) = api
+        .expect(Method::GET, "/api/v1/namespaces/issuer-system/secrets/cmp")
+        .await;
+    ApiServer::respond(send, StatusCode::OK, &secret_json());
+    let (_, _, send) = api
+        .expect(
+            Method::GET,
+            "/api/v1/namespaces/issuer-system/configmaps/cmp-roots",
+        )
+        .await;
+    ApiServer::respond(
+        send,
+        StatusCode::OK,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": root_pem(&ca)}}),
+    );
+    let mut version = 10;
+    let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
+    assert_eq!(writes, 2, "cr and certConf");
+    assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
+    assert_eq!(ca.responder.ca().issued_count(), 1);
+}
