@@ -725,3 +725,48 @@ async fn success_clusterissuer_reads_its_secrets_from_the_cluster_resource_names
     api.expect_no_more().await;
     assert_eq!(ca.responder.ca().issued_count(), 1);
 }
+
+/// The issuer reconciler probes the CA with a caCerts genm and writes Ready with the
+/// generation it checked; an unreachable CA leaves it Pending and checked again soon.
+#[tokio::test]
+async fn issuer_is_ready_only_when_its_ca_answers() {
+    use cmpv2_issuer::api::CMPv2Issuer;
+    use cmpv2_issuer::issuer_health;
+
+    let ca = start_ca(TestCaConfig::default()).await;
+    for (url, ready, reason) in [
+        (ca.url.clone(), "True", "Checked"),
+        ("http://127.0.0.1:9/".to_owned(), "False", "Pending"),
+    ] {
+        let (ctx, mut api) = mocked(Settings::default());
+        let mut issuer = issuer_json(&url, "Unknown");
+        issuer["status"] = json!({});
+        let object: CMPv2Issuer = serde_json::from_value(issuer.clone()).expect("issuer");
+        let task = tokio::spawn(issuer_health::reconcile(Arc::new(object), ctx));
+        let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
+        ApiServer::respond(send, StatusCode::OK, &secret_json());
+        let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
+        ApiServer::respond(
+            send,
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": root_pem(&ca)}}),
+        );
+        let (patch, query, send) = api
+            .expect(Method::PATCH, &format!("{ISSUER_PATH}/status"))
+            .await;
+        assert_apply(&query);
+        let condition = ready_of(&patch);
+        assert_eq!(condition["status"], ready, "{patch}");
+        assert_eq!(condition["reason"], reason, "{patch}");
+        assert_eq!(condition["observedGeneration"], 3, "{patch}");
+        ApiServer::respond(send, StatusCode::OK, &issuer);
+        let action = task.await.expect("join").expect("reconcile");
+        let expected = if ready == "True" {
+            Action::requeue(Duration::from_secs(300))
+        } else {
+            Action::requeue(issuer_health::RETRY)
+        };
+        assert_eq!(action, expected);
+        api.expect_no_more().await;
+    }
+}
