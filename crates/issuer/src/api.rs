@@ -61,12 +61,15 @@ pub struct IssuerSpec {
     /// The only sender name accepted in responses, a distinguished name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_sender: Option<String>,
-    /// The certificate profile asked for (RFC 9480 §2.10, `certProfile` in generalInfo).
+    /// The certificate profile asked for (RFC 9480 §2.4, `certProfile` in generalInfo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_profile: Option<String>,
     /// Switches some real CAs need, each off by default.
     #[serde(default)]
     pub compatibility: Compatibility,
+    /// How the issuer finds out whether the CA is there. Default `GeneralMessage`.
+    #[serde(default)]
+    pub health_check: HealthCheck,
     /// Timeouts, polling and retry limits.
     #[serde(default)]
     pub limits: IssuerLimits,
@@ -209,6 +212,19 @@ pub enum RequestType {
     Cr,
 }
 
+/// The issuer's health check of its CA.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum HealthCheck {
+    /// A general message asking for the CA certificates (RFC 9483 §4.3.1): Ready when the
+    /// CA answers with a verified genp, or a verified error message.
+    #[default]
+    GeneralMessage,
+    /// No message to the CA: Ready once the credentials and configuration are usable.
+    /// For CAs without general messages (EJBCA's CMP lists none); failures then show
+    /// only on CertificateRequests.
+    None,
+}
+
 /// Switches for CAs that do not follow the RFCs, each off by default.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -264,7 +280,7 @@ impl Default for IssuerLimits {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuerStatus {
-    /// The `Ready` condition (reasons `Initializing`, `Checked`, `Pending`, `Failed`).
+    /// The `Ready` condition (reasons `Checked`, `Pending`, `Failed`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<IssuerCondition>,
 }

@@ -172,8 +172,9 @@ fn protector(spec: &IssuerSpec, credentials: &IssuerCredentials) -> Result<Prote
             let key_text = std::str::from_utf8(key_pem)
                 .map_err(|_| config_error("tls.key is not PEM text"))?;
             // The key's own error could quote key material: say only what is wrong.
-            let key = SigningKey::from_pem(key_text)
-                .map_err(|_| config_error("tls.key is not a supported PKCS#8 private key"))?;
+            let key = SigningKey::from_pem(key_text).map_err(|_| {
+                config_error("tls.key is not a supported private key (PEM: PKCS#8, SEC1 or PKCS#1)")
+            })?;
             let matches = key.public_key_info().ok().and_then(|k| k.to_der().ok())
                 == certificate
                     .tbs_certificate()
@@ -386,6 +387,7 @@ mod tests {
             expected_sender: None,
             certificate_profile: None,
             compatibility: Default::default(),
+            health_check: Default::default(),
             limits: Default::default(),
         }
     }

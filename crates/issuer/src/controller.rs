@@ -57,9 +57,10 @@ pub struct Context {
     pub recorder: Option<Recorder>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// Failed attempts per request UID, for the backoff. Forgotten when the request is
-    /// done; a restart starts the count again, which only shortens one delay.
-    attempts: Mutex<HashMap<String, u32>>,
+    /// Failed attempts per request UID and when the next may start, for the backoff.
+    /// Forgotten when the request is done; a restart starts the count again, which only
+    /// shortens one delay.
+    attempts: Mutex<HashMap<String, Backoff>>,
 }
 
 impl Context {
@@ -74,11 +75,37 @@ impl Context {
         }
     }
 
-    fn attempt(&self, uid: &str) -> u32 {
+    /// Counts a failed attempt; returns its number and the delay before the next.
+    fn failed_attempt(&self, uid: &str, now: SystemTime) -> (u32, Duration) {
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = attempts.entry(uid.to_owned()).or_insert(0);
-        *n = n.saturating_add(1);
-        *n
+        let entry = attempts.entry(uid.to_owned()).or_insert(Backoff {
+            failures: 0,
+            not_before: now,
+        });
+        entry.failures = entry.failures.saturating_add(1);
+        let delay = backoff(&self.settings, entry.failures);
+        entry.not_before = now + delay;
+        (entry.failures, delay)
+    }
+
+    /// Holds the next attempt back until `after` from `now`, without counting a failure
+    /// (the CA said to ask again then).
+    fn wait(&self, uid: &str, now: SystemTime, after: Duration) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = attempts.entry(uid.to_owned()).or_insert(Backoff {
+            failures: 0,
+            not_before: now,
+        });
+        entry.not_before = now + after;
+    }
+
+    /// How long until the next attempt may start, if it may not start now. Our own
+    /// status writes wake the controller at once; this keeps them from cutting the
+    /// backoff short.
+    fn too_early(&self, uid: &str, now: SystemTime) -> Option<Duration> {
+        let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let not_before = attempts.get(uid)?.not_before;
+        not_before.duration_since(now).ok().filter(|d| !d.is_zero())
     }
 
     fn forget(&self, uid: &str) {
@@ -87,6 +114,13 @@ impl Context {
             .unwrap_or_else(|e| e.into_inner())
             .remove(uid);
     }
+}
+
+/// A request's failed attempts.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    failures: u32,
+    not_before: SystemTime,
 }
 
 /// The delay after the `n`th failed attempt: base × 2^(n−1), capped.
@@ -180,7 +214,12 @@ pub async fn reconcile(
             ctx.metrics.outcome(Outcome::Denied);
             Ok(Action::await_change())
         }
-        Triage::Sign { kind, name } => sign(&ctx, &request, kind, &name, now).await,
+        Triage::Sign { kind, name } => {
+            if let Some(wait) = ctx.too_early(&request.uid().unwrap_or_default(), now) {
+                return Ok(Action::requeue(wait));
+            }
+            sign(&ctx, &request, kind, &name, now).await
+        }
     }
 }
 
@@ -417,14 +456,13 @@ async fn sign(
             Ok(Action::await_change())
         }
         Ok(Signed::Waiting(after)) => {
-            let message = format!(
-                "The CA is processing the request; asking again in {} s",
-                after.as_secs().max(1)
-            );
-            pending(ctx, request, &message, now).await?;
+            let after = after.max(Duration::from_secs(1));
+            ctx.wait(&request.uid().unwrap_or_default(), now, after);
+            let message = "The CA is processing the request (it answered \"waiting\"); polling";
+            pending(ctx, request, message, now).await?;
             ctx.metrics.outcome(Outcome::Waiting);
-            event(ctx, request, EventType::Normal, "Pending", &message).await;
-            Ok(Action::requeue(after.max(Duration::from_secs(1))))
+            event(ctx, request, EventType::Normal, "Pending", message).await;
+            Ok(Action::requeue(after))
         }
         Err(error) => on_error(ctx, request, &issuer.spec, error, now).await,
     }
@@ -454,8 +492,7 @@ async fn on_error(
         let message = format!("gave up after {} s of retrying: {message}", limit.as_secs());
         return Ok(failed(ctx, request, &message, now).await?);
     }
-    let n = ctx.attempt(&request.uid().unwrap_or_default());
-    let delay = backoff(&ctx.settings, n);
+    let (n, delay) = ctx.failed_attempt(&request.uid().unwrap_or_default(), now);
     let message = format!("{message} (attempt {n}, retrying in {} s)", delay.as_secs());
     pending(ctx, request, &message, now).await?;
     ctx.metrics.outcome(Outcome::Retry);

@@ -13,7 +13,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{CMPv2ClusterIssuer, CMPv2Issuer, IssuerSpec, IssuerStatus};
+use crate::api::{CMPv2ClusterIssuer, CMPv2Issuer, HealthCheck, IssuerSpec, IssuerStatus};
 use crate::ca::{self, Disposition};
 use crate::controller::{Context, ReconcileError};
 use crate::credentials;
@@ -121,10 +121,15 @@ pub async fn probe(ctx: &Context, secrets_namespace: &str, spec: &IssuerSpec) ->
         Ok(c) => c,
         Err(e) => return Verdict::not_ready(reason::FAILED, format!("configuration: {e}")),
     };
-    verdict(
-        client.ca_certs().await,
-        spec.compatibility.accept_unprotected_errors,
-    )
+    match spec.health_check {
+        HealthCheck::GeneralMessage => verdict(
+            client.ca_certs().await,
+            spec.compatibility.accept_unprotected_errors,
+        ),
+        HealthCheck::None => {
+            Verdict::ready("Credentials and configuration are usable (the CA is not probed)")
+        }
+    }
 }
 
 /// The verdict on a caCerts probe's result.
@@ -144,6 +149,15 @@ pub fn verdict(
                 content.pki_status_info
             ))
         }
+        // The CA is there, but an error that may have come unprotected proves nothing
+        // about who answered: not Ready, and retried.
+        Err(e @ cmp_client::Error::ErrorMessage { .. }) => Verdict::not_ready(
+            reason::PENDING,
+            format!(
+                "CA: {e}; unprotected errors are accepted, so this answer is not proof of the \
+                 CA (set healthCheck: None for a CA without general messages)"
+            ),
+        ),
         Err(e) => match ca::disposition(&e) {
             Disposition::Retry => Verdict::not_ready(reason::PENDING, format!("CA: {e}")),
             Disposition::Permanent => Verdict::not_ready(reason::FAILED, format!("CA: {e}")),
@@ -237,7 +251,8 @@ mod tests {
     #[test]
     fn an_error_that_may_be_unprotected_is_not_proof() {
         let v = verdict(Err(error_message()), true);
-        assert_eq!((v.status, v.reason), (condition::FALSE, reason::FAILED));
+        assert_eq!((v.status, v.reason), (condition::FALSE, reason::PENDING));
+        assert!(v.message.contains("healthCheck: None"), "{}", v.message);
     }
 
     #[test]

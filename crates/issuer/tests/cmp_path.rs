@@ -86,6 +86,7 @@ fn spec(url: &str) -> IssuerSpec {
         expected_sender: None,
         certificate_profile: None,
         compatibility: Default::default(),
+        health_check: Default::default(),
         limits: Default::default(),
     }
 }

@@ -504,7 +504,7 @@ async fn ca_waiting_is_pending_then_issued_by_resuming_the_same_transaction() {
     let mut version = 10;
     {
         let (ctx, mut api) = mocked(Settings::default());
-        let task = tokio::spawn(reconcile(request(&value), ctx));
+        let task = tokio::spawn(reconcile(request(&value), Arc::clone(&ctx)));
         serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
         // cr, the first pollReq, and the next pollReq once checkAfter has passed.
         let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
@@ -521,6 +521,10 @@ async fn ca_waiting_is_pending_then_issued_by_resuming_the_same_transaction() {
         ApiServer::respond(send, StatusCode::OK, &value);
         let action = task.await.expect("join").expect("reconcile");
         assert_eq!(action, Action::requeue(Duration::from_secs(1)));
+        // The status write wakes the controller at once: held back until checkAfter,
+        // with no call at all.
+        let action = reconcile(request(&value), ctx).await.expect("reconcile");
+        assert_ne!(action, Action::await_change());
         api.expect_no_more().await;
     }
     // A restarted issuer (a new context) picks the request up from its annotation and
@@ -591,7 +595,7 @@ async fn ca_rejection_is_failed_at_once_with_the_fail_info() {
 async fn retry_on_a_retryable_error_with_backoff() {
     let (ctx, mut api) = mocked(Settings::default());
     let mut value = request_json(approved(), None);
-    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let task = tokio::spawn(reconcile(request(&value), Arc::clone(&ctx)));
     serve_issuer_and_secret(
         &mut api,
         &issuer_json("http://127.0.0.1:9/", "True"),
@@ -611,9 +615,18 @@ async fn retry_on_a_retryable_error_with_backoff() {
         "{patch}"
     );
     assert!(patch["status"].get("failureTime").is_none());
+    value["status"]["conditions"][0] = ready.clone();
     ApiServer::respond(send, StatusCode::OK, &value);
     let action = task.await.expect("join").expect("reconcile");
     assert_eq!(action, Action::requeue(Settings::default().retry_base));
+    // Our own status write wakes the controller at once: the backoff still holds, with
+    // no call to the API server or the CA.
+    let action = reconcile(request(&value), ctx).await.expect("reconcile");
+    assert_ne!(action, Action::await_change());
+    assert!(
+        format!("{action:?}").contains("requeue_after: Some"),
+        "{action:?}"
+    );
     api.expect_no_more().await;
 }
 
@@ -734,13 +747,21 @@ async fn issuer_is_ready_only_when_its_ca_answers() {
     use cmpv2_issuer::issuer_health;
 
     let ca = start_ca(TestCaConfig::default()).await;
-    for (url, ready, reason) in [
-        (ca.url.clone(), "True", "Checked"),
-        ("http://127.0.0.1:9/".to_owned(), "False", "Pending"),
+    for (url, health_check, ready, reason) in [
+        (ca.url.clone(), "GeneralMessage", "True", "Checked"),
+        (
+            "http://127.0.0.1:9/".to_owned(),
+            "GeneralMessage",
+            "False",
+            "Pending",
+        ),
+        // A CA without general messages: Ready on usable credentials, not probed.
+        ("http://127.0.0.1:9/".to_owned(), "None", "True", "Checked"),
     ] {
         let (ctx, mut api) = mocked(Settings::default());
         let mut issuer = issuer_json(&url, "Unknown");
         issuer["status"] = json!({});
+        issuer["spec"]["healthCheck"] = json!(health_check);
         let object: CMPv2Issuer = serde_json::from_value(issuer.clone()).expect("issuer");
         let task = tokio::spawn(issuer_health::reconcile(Arc::new(object), ctx));
         let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
