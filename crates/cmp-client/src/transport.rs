@@ -24,7 +24,16 @@ pub use http::{HttpTransport, HttpTransportBuilder};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// Connecting, sending or receiving failed.
+    /// The request never left: the host name did not resolve, or no connection could
+    /// be made (refused, unreachable, timed out while connecting).
+    Unreachable {
+        /// Where it failed (URL).
+        target: String,
+        /// What the OS or the library reported.
+        reason: String,
+    },
+    /// Sending or receiving failed, or connecting in a way that does not rule out that
+    /// the peer got the request.
     Io {
         /// Where it failed (URL or file).
         target: String,
@@ -56,6 +65,9 @@ pub enum TransportError {
         target: String,
         /// What the TLS library reported.
         reason: String,
+        /// We refused the server's certificate, so the handshake never completed and the
+        /// request was never sent.
+        refused_server: bool,
     },
     /// The whole exchange took longer than allowed.
     Timeout {
@@ -72,6 +84,9 @@ pub enum TransportError {
 impl core::fmt::Display for TransportError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            Self::Unreachable { target, reason } => {
+                write!(f, "cannot connect to {target}: {reason}")
+            }
             Self::Io { target, reason } => write!(f, "cannot reach {target}: {reason}"),
             Self::HttpStatus { url, status } => write!(f, "{url} answered HTTP {status}"),
             Self::ContentType { content_type } => {
@@ -81,7 +96,7 @@ impl core::fmt::Display for TransportError {
                 )
             }
             Self::TooLarge { limit } => write!(f, "response larger than {limit} bytes"),
-            Self::Tls { target, reason } => write!(f, "TLS with {target} failed: {reason}"),
+            Self::Tls { target, reason, .. } => write!(f, "TLS with {target} failed: {reason}"),
             Self::Timeout { target } => write!(f, "{target} did not answer in time"),
             Self::Config { reason } => write!(f, "transport configuration: {reason}"),
         }
@@ -89,6 +104,24 @@ impl core::fmt::Display for TransportError {
 }
 
 impl std::error::Error for TransportError {}
+
+impl TransportError {
+    /// Whether the request certainly never reached the peer: the transport is
+    /// misconfigured, the host could not be connected to, or we refused its TLS
+    /// certificate. Then nothing can be pending at the CA for it; after any other error
+    /// the CA may have got the request and acted on it.
+    pub fn request_undelivered(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Config { .. }
+                | Self::Tls {
+                    refused_server: true,
+                    ..
+                }
+        )
+    }
+}
 
 /// Sends one DER PKIMessage and returns the DER response.
 ///

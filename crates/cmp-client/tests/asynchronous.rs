@@ -237,7 +237,7 @@ async fn connection_refused_is_a_transport_error() {
     );
     let err = client.enroll(ir()).await.unwrap_err();
     assert!(
-        matches!(err, Error::Transport(TransportError::Io { .. })),
+        matches!(err, Error::Transport(TransportError::Unreachable { .. })),
         "{err:?}"
     );
 }

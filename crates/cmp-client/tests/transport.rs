@@ -141,6 +141,8 @@ fn failure_on_a_fresh_connection_is_not_retried() {
     let server = TestServer::start(reply);
     let err = http(&server.url("/")).send(b"x").unwrap_err();
     assert!(matches!(err, TransportError::Io { .. }), "{err:?}");
+    // The server read the request before it dropped the connection: it may have acted.
+    assert!(!err.request_undelivered(), "{err:?}");
     assert_eq!(server.dropped(), 1, "sent once");
     assert_eq!(server.connections(), 1);
 }
@@ -265,13 +267,14 @@ fn closed_port() -> u16 {
 }
 
 #[test]
-fn connection_refused_is_io() {
+fn connection_refused_is_unreachable_and_undelivered() {
     let url = format!("http://127.0.0.1:{}/pkix/", closed_port());
     let err = http(&url).send(b"x").unwrap_err();
     assert!(
-        matches!(&err, TransportError::Io { target, .. } if *target == url),
+        matches!(&err, TransportError::Unreachable { target, .. } if *target == url),
         "{err:?}"
     );
+    assert!(err.request_undelivered(), "{err:?}");
 }
 
 #[test]
@@ -280,7 +283,7 @@ fn credentials_in_the_url_stay_out_of_errors() {
     let transport = http(&url);
     assert!(!transport.url().contains("hunter2"), "{}", transport.url());
     let err = { transport }.send(b"x").unwrap_err();
-    assert!(matches!(err, TransportError::Io { .. }), "{err:?}");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
 }
@@ -388,6 +391,7 @@ fn https_server_not_under_the_roots_is_a_tls_error() {
         let err = transport.send(b"x").unwrap_err();
         assert!(matches!(err, TransportError::Tls { .. }), "{err:?}");
         assert!(err.to_string().contains("certificate"), "{err}");
+        assert!(err.request_undelivered(), "{err:?}");
     }
     assert!(server.requests().is_empty());
 }

@@ -246,8 +246,9 @@ const TRANSIENT_FAIL_INFO: [PkiFailureInfo; 4] = [
 
 /// How a CertificateRequest takes a failed enrollment: a rejection by the CA (a
 /// rejection status, or an error message with a failInfo that is not transient), an
-/// unusable configuration, and a confirmation whose outcome is unknown (a certificate
-/// may exist) fail it for good; everything else is retried.
+/// unusable configuration, a certificate we refused in certConf, and a confirmation
+/// whose outcome is unknown (a certificate may exist) fail it for good; everything else
+/// is retried.
 pub fn disposition(error: &CmpError) -> Disposition {
     let fail_info = match error {
         CmpError::Rejected { status, .. } => status.failure_info(),
@@ -258,6 +259,12 @@ pub fn disposition(error: &CmpError) -> Disposition {
         // A certificate may exist and be confirmed at the CA: enrolling again could make
         // a second one. A person has to look.
         CmpError::ConfirmationOutcomeUnknown { .. } => return Disposition::Permanent,
+        // The CA issued a certificate we refused (for another key, or not under our
+        // anchors) and our certConf withdrew it: asking again makes the CA issue and
+        // withdraw certificates in a loop. cert-manager retries the Certificate later.
+        CmpError::PublicKeyMismatch | CmpError::CertificateUntrusted { .. } => {
+            return Disposition::Permanent;
+        }
         _ => return Disposition::Retry,
     };
     if TRANSIENT_FAIL_INFO
@@ -531,6 +538,15 @@ mod tests {
         assert_eq!(disposition(&CmpError::PollingDeadline), Disposition::Retry);
         assert_eq!(
             disposition(&CmpError::Config { reason: "x".into() }),
+            Disposition::Permanent
+        );
+        // A certificate we refused in certConf: asking again would only repeat it.
+        assert_eq!(
+            disposition(&CmpError::PublicKeyMismatch),
+            Disposition::Permanent
+        );
+        assert_eq!(
+            disposition(&CmpError::CertificateUntrusted { reason: "x".into() }),
             Disposition::Permanent
         );
     }

@@ -16,7 +16,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use crate::api::{CMPv2ClusterIssuer, CMPv2Issuer, IssuerSpec, IssuerStatus};
 use crate::ca::{self, Disposition, IssuerCredentials};
 use crate::cert_manager::CertificateRequest;
-use crate::journal::{self, AnnotationJournal};
+use crate::journal::{self, AnnotationJournal, IssuedRecord};
+use crate::logs::{self, Level};
 use crate::metrics::{Metrics, Outcome};
 use crate::signer::{self, SignError, Signed};
 use crate::status::{self, FIELD_MANAGER, RequestStatusUpdate};
@@ -61,6 +62,10 @@ pub struct Context {
     /// Forgotten when the request is done; a restart starts the count again, which only
     /// shortens one delay.
     attempts: Mutex<HashMap<String, Backoff>>,
+    /// Certificates issued whose status is not written yet, per request UID: a status
+    /// write that fails is retried from here (and from the request's annotation, which
+    /// survives a restart) instead of asking the CA again.
+    issued: Mutex<HashMap<String, IssuedRecord>>,
 }
 
 impl Context {
@@ -72,7 +77,23 @@ impl Context {
             recorder,
             metrics: Arc::default(),
             attempts: Mutex::default(),
+            issued: Mutex::default(),
         }
+    }
+
+    fn remember_issued(&self, uid: &str, record: IssuedRecord) {
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uid.to_owned(), record);
+    }
+
+    fn issued_in_memory(&self, uid: &str) -> Option<IssuedRecord> {
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(uid)
+            .cloned()
     }
 
     /// Counts a failed attempt; returns its number and the delay before the next.
@@ -110,6 +131,10 @@ impl Context {
 
     fn forget(&self, uid: &str) {
         self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
+        self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uid);
@@ -359,6 +384,16 @@ async fn sign(
     name: &str,
     now: SystemTime,
 ) -> Result<Action, ReconcileError> {
+    let uid = request.uid().unwrap_or_default();
+    // Issued already, and only the status write is missing: no CA, no issuer needed.
+    if let Some(record) = ctx.issued_in_memory(&uid) {
+        return Ok(write_issued(ctx, request, &record, now).await?);
+    }
+    match journal::issued(request) {
+        Some(Ok(record)) => return Ok(write_issued(ctx, request, &record, now).await?),
+        Some(Err(why)) => return Ok(failed(ctx, request, &why, now).await?),
+        None => {}
+    }
     let wait = ctx.settings.issuer_wait;
     let Some(issuer) = issuer_view(ctx, request, kind, name).await? else {
         let message = format!("{} {name} not found; waiting for it", kind.name());
@@ -403,12 +438,27 @@ async fn sign(
             return Ok(Action::requeue(wait));
         }
     };
+    let requested = match csr::RequestedCertificate::from_spec(&request.spec) {
+        Ok(r) => r,
+        Err(e) => {
+            let error = SignError::Request(e.to_string());
+            return on_error(ctx, request, &issuer.spec, error, now).await;
+        }
+    };
     let mut journal = AnnotationJournal::new(requests_api(ctx, request), request);
     let checkpoint = journal::recorded(request);
     let request_type = issuer.spec.request_type;
-    let outcome = signer::sign(&client, &mut journal, checkpoint.as_deref(), || {
-        csr::cmp_request(&request.spec, request_type, SystemTime::now()).map_err(|e| e.to_string())
-    })
+    let outcome = signer::sign(
+        &client,
+        &mut journal,
+        checkpoint.as_deref(),
+        requested.public_key(),
+        || {
+            requested
+                .cmp_request(request_type, SystemTime::now())
+                .map_err(|e| e.to_string())
+        },
+    )
     .await;
     match &outcome {
         Ok(_) => ctx.metrics.round_trip(true),
@@ -429,31 +479,22 @@ async fn sign(
                     .await?);
                 }
             };
-            let message = if enrolled.granted_with_mods {
-                "Certificate issued; the CA changed what was requested (grantedWithMods)"
-            } else {
-                "Certificate issued"
+            let record = IssuedRecord {
+                certificate: pem.chain,
+                ca: pem.ca,
+                granted_with_mods: enrolled.granted_with_mods,
             };
-            let update = RequestStatusUpdate {
-                ready: Some(ready(
-                    request,
-                    condition::TRUE,
-                    reason::ISSUED,
-                    message,
-                    now,
-                )),
-                certificate: Some(pem.chain),
-                ca: Some(pem.ca),
-                failure_time: None,
-            };
-            apply(ctx, request, &update).await?;
-            ctx.metrics.outcome(Outcome::Issued);
-            if let Some(age) = age(request, now) {
-                ctx.metrics.issued_after(age);
+            ctx.remember_issued(&uid, record.clone());
+            if let Err(e) = journal.record_issued(&record).await {
+                // The status write below may still succeed; if not, the copy in memory
+                // is written at the next attempt.
+                logs::log(
+                    Level::Warn,
+                    "cannot record the issued certificate on the request",
+                    &[("request", &request.name_any()), ("error", &e.to_string())],
+                );
             }
-            event(ctx, request, EventType::Normal, "Issued", message).await;
-            ctx.forget(&request.uid().unwrap_or_default());
-            Ok(Action::await_change())
+            Ok(write_issued(ctx, request, &record, now).await?)
         }
         Ok(Signed::Waiting(after)) => {
             let after = after.max(Duration::from_secs(1));
@@ -478,9 +519,10 @@ async fn on_error(
     let permanent = match &error {
         SignError::Cmp(e) => ca::disposition(e) == Disposition::Permanent,
         SignError::Journal(_) => false,
-        SignError::CorruptCheckpoint(_) | SignError::MayAlreadyBeIssued | SignError::Request(_) => {
-            true
-        }
+        SignError::CorruptCheckpoint(_)
+        | SignError::CheckpointForAnotherKey
+        | SignError::MayAlreadyBeIssued
+        | SignError::Request(_) => true,
     };
     let message = error.to_string();
     if permanent {
@@ -498,6 +540,40 @@ async fn on_error(
     ctx.metrics.outcome(Outcome::Retry);
     event(ctx, request, EventType::Warning, "RetryableError", &message).await;
     Ok(Action::requeue(delay))
+}
+
+/// Writes `Ready=True/Issued` with the certificate and its CA, then forgets the request.
+async fn write_issued(
+    ctx: &Context,
+    request: &CertificateRequest,
+    record: &IssuedRecord,
+    now: SystemTime,
+) -> Result<Action, kube::Error> {
+    let message = if record.granted_with_mods {
+        "Certificate issued; the CA changed what was requested (grantedWithMods)"
+    } else {
+        "Certificate issued"
+    };
+    let update = RequestStatusUpdate {
+        ready: Some(ready(
+            request,
+            condition::TRUE,
+            reason::ISSUED,
+            message,
+            now,
+        )),
+        certificate: Some(record.certificate.clone()),
+        ca: Some(record.ca.clone()),
+        failure_time: None,
+    };
+    apply(ctx, request, &update).await?;
+    ctx.metrics.outcome(Outcome::Issued);
+    if let Some(age) = age(request, now) {
+        ctx.metrics.issued_after(age);
+    }
+    event(ctx, request, EventType::Normal, "Issued", message).await;
+    ctx.forget(&request.uid().unwrap_or_default());
+    Ok(Action::await_change())
 }
 
 /// Time since the request was created.

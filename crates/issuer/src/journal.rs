@@ -2,10 +2,16 @@
 //! request itself and written with optimistic concurrency: each write names the
 //! resourceVersion it read, so a second writer (another replica that lost its lease, or
 //! a stale cache) gets a conflict instead of overwriting, and nothing is sent.
+//!
+//! Once the CA has issued and the certificate is confirmed, the checkpoint is replaced
+//! by the result ([`ISSUED_ANNOTATION`]) before the status is written, so that a status
+//! write that fails, or a restart in between, cannot lose the certificate: the next
+//! attempt writes the status from it without asking the CA again.
 
 use k8s_openapi::ByteString;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::cert_manager::CertificateRequest;
@@ -25,6 +31,35 @@ pub fn recorded(request: &CertificateRequest) -> Option<Vec<u8>> {
         .as_ref()?
         .get(IN_FLIGHT_ANNOTATION)?;
     Some(decode_base64(text).unwrap_or_else(|| text.clone().into_bytes()))
+}
+
+/// The annotation holding an issued certificate until the status carries it
+/// ([`IssuedRecord`] as JSON).
+pub const ISSUED_ANNOTATION: &str = "cmpv2-issuer.dev/issued";
+
+/// What the CA issued for a request: what its status gets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedRecord {
+    /// `status.certificate`: PEM, leaf first.
+    pub certificate: String,
+    /// `status.ca`: PEM.
+    pub ca: String,
+    /// The CA changed what was asked (RFC 4210 §5.2.3 grantedWithMods).
+    pub granted_with_mods: bool,
+}
+
+/// The issued certificate recorded on `request`, if any; an error when the annotation is
+/// there but unreadable (then the request must not be enrolled again either).
+pub fn issued(request: &CertificateRequest) -> Option<Result<IssuedRecord, String>> {
+    let text = request
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(ISSUED_ANNOTATION)?;
+    Some(serde_json::from_str(text).map_err(|e| {
+        format!("the annotation {ISSUED_ANNOTATION} is unreadable ({e}); not enrolling again")
+    }))
 }
 
 /// Base64 as Kubernetes writes `[]byte` (standard alphabet, padded).
@@ -60,14 +95,20 @@ impl AnnotationJournal {
     }
 }
 
-impl Journal for AnnotationJournal {
-    type Error = kube::Error;
+impl AnnotationJournal {
+    /// Replaces the checkpoint by what was issued, in one conditional write.
+    pub async fn record_issued(&mut self, issued: &IssuedRecord) -> Result<(), kube::Error> {
+        let value = serde_json::to_string(issued).map_err(kube::Error::SerdeError)?;
+        self.write(json!({ IN_FLIGHT_ANNOTATION: null, ISSUED_ANNOTATION: value }))
+            .await
+    }
 
-    async fn record(&mut self, checkpoint: &[u8]) -> Result<(), kube::Error> {
+    /// A merge patch of `annotations`, conditional on the resourceVersion last seen.
+    async fn write(&mut self, annotations: serde_json::Value) -> Result<(), kube::Error> {
         let patch = json!({
             "metadata": {
                 "resourceVersion": self.resource_version,
-                "annotations": { IN_FLIGHT_ANNOTATION: encode_base64(checkpoint) },
+                "annotations": annotations,
             }
         });
         let params = PatchParams {
@@ -80,6 +121,19 @@ impl Journal for AnnotationJournal {
             .await?;
         self.resource_version = updated.metadata.resource_version;
         Ok(())
+    }
+}
+
+impl Journal for AnnotationJournal {
+    type Error = kube::Error;
+
+    async fn record(&mut self, checkpoint: &[u8]) -> Result<(), kube::Error> {
+        self.write(json!({ IN_FLIGHT_ANNOTATION: encode_base64(checkpoint) }))
+            .await
+    }
+
+    async fn clear(&mut self) -> Result<(), kube::Error> {
+        self.write(json!({ IN_FLIGHT_ANNOTATION: null })).await
     }
 }
 
@@ -110,5 +164,25 @@ mod tests {
             "not base64!".to_owned(),
         )]));
         assert_eq!(recorded(&request), Some(b"not base64!".to_vec()));
+    }
+
+    #[test]
+    fn issued_records_round_trip_and_damage_is_an_error() {
+        let record = IssuedRecord {
+            certificate: "-----BEGIN CERTIFICATE-----\n".into(),
+            ca: "-----BEGIN CERTIFICATE-----\n".into(),
+            granted_with_mods: true,
+        };
+        let mut request = CertificateRequest::new("r", Default::default());
+        assert_eq!(issued(&request), None);
+        let text = serde_json::to_string(&record).expect("json");
+        assert!(text.contains("\"grantedWithMods\":true"), "{text}");
+        request.metadata.annotations = Some(BTreeMap::from([(ISSUED_ANNOTATION.to_owned(), text)]));
+        assert_eq!(issued(&request), Some(Ok(record)));
+        request.metadata.annotations = Some(BTreeMap::from([(
+            ISSUED_ANNOTATION.to_owned(),
+            "{\"certificate\":".to_owned(),
+        )]));
+        assert!(matches!(issued(&request), Some(Err(_))));
     }
 }

@@ -5,8 +5,9 @@
 //! The rules are cert-manager's external-issuer contract as its issuer-lib implements
 //! it (`shared/k8s-notes.md`): a request is ours only when `spec.issuerRef.group` is our
 //! group exactly and the kind is one of ours; terminal requests are never touched; a
-//! request first gets `Ready=Unknown/Initializing`; nothing is signed until an approver
-//! sets `Approved=True`, and `Denied=True` ends it with reason `Denied`.
+//! request is not written to at all until an approver sets `Approved=True` or
+//! `Denied=True`; `Denied=True` ends it with reason `Denied`; an approved request first
+//! gets `Ready=Unknown/Initializing`, then is signed.
 
 use crate::api::GROUP;
 use crate::cert_manager::CertificateRequest;
@@ -123,14 +124,21 @@ fn has_condition(request: &CertificateRequest, type_: &str, status: &str) -> boo
         .is_some_and(|c| c.status == status)
 }
 
-/// The next step for `request`, in issuer-lib's order: ownership, terminal states,
-/// initialization, denial, approval.
+/// The next step for `request`: ownership, terminal states, then nothing at all until an
+/// approver has decided (`shared/k8s-notes.md`: "do nothing until the request is
+/// Approved=True or Denied=True"), denial, initialization, signing.
 pub fn triage(request: &CertificateRequest) -> Triage {
     let Some(kind) = issuer_kind(request) else {
         return Triage::NotOurs;
     };
     if is_finished(request) {
         return Triage::Finished;
+    }
+    if has_condition(request, condition::DENIED, condition::TRUE) {
+        return Triage::Deny;
+    }
+    if !has_condition(request, condition::APPROVED, condition::TRUE) {
+        return Triage::AwaitApproval;
     }
     let has_ready = request
         .status
@@ -139,12 +147,6 @@ pub fn triage(request: &CertificateRequest) -> Triage {
         .is_some();
     if !has_ready {
         return Triage::Initialize;
-    }
-    if has_condition(request, condition::DENIED, condition::TRUE) {
-        return Triage::Deny;
-    }
-    if !has_condition(request, condition::APPROVED, condition::TRUE) {
-        return Triage::AwaitApproval;
     }
     Triage::Sign {
         kind,
@@ -229,15 +231,15 @@ mod tests {
     }
 
     #[test]
-    fn initialize_ready_condition_first() {
-        assert_eq!(triage(&ours()), Triage::Initialize);
-        // Even an approved request is initialized before anything else happens.
+    fn initialize_ready_condition_once_approved() {
         let approved = with(ours(), &[(condition::APPROVED, condition::TRUE, None)]);
         assert_eq!(triage(&approved), Triage::Initialize);
     }
 
     #[test]
     fn ignore_unless_approved_or_denied() {
+        // Not even the Ready condition is written before an approver decides.
+        assert_eq!(triage(&ours()), Triage::AwaitApproval);
         let r = with(
             ours(),
             &[(
@@ -249,6 +251,12 @@ mod tests {
         assert_eq!(triage(&r), Triage::AwaitApproval);
         let r = with(r, &[(condition::APPROVED, condition::FALSE, None)]);
         assert_eq!(triage(&r), Triage::AwaitApproval);
+    }
+
+    #[test]
+    fn denied_without_ready_condition_is_denied_at_once() {
+        let r = with(ours(), &[(condition::DENIED, condition::TRUE, None)]);
+        assert_eq!(triage(&r), Triage::Deny);
     }
 
     #[test]

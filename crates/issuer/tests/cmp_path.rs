@@ -18,6 +18,7 @@ use cmpv2_issuer::api::{
 };
 use cmpv2_issuer::ca::{Disposition, IssuerCredentials, ca_client, disposition, issued_pem};
 use cmpv2_issuer::signer::{Journal, SignError, Signed, sign};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
@@ -104,15 +105,17 @@ fn credentials(ca: &Ca) -> IssuerCredentials {
     }
 }
 
-/// The checkpoints as the cluster would keep them: the last one counts.
+/// The checkpoint as the cluster would keep it, and every write made to it.
 #[derive(Default)]
 struct MemoryJournal {
+    current: Option<Vec<u8>>,
     records: Vec<Vec<u8>>,
+    clears: usize,
 }
 
 impl MemoryJournal {
     fn last(&self) -> Option<&[u8]> {
-        self.records.last().map(Vec::as_slice)
+        self.current.as_deref()
     }
 }
 
@@ -132,17 +135,31 @@ impl Journal for MemoryJournal {
 
     async fn record(&mut self, checkpoint: &[u8]) -> Result<(), Never> {
         self.records.push(checkpoint.to_vec());
+        self.current = Some(checkpoint.to_vec());
+        Ok(())
+    }
+
+    async fn clear(&mut self) -> Result<(), Never> {
+        self.clears += 1;
+        self.current = None;
         Ok(())
     }
 }
 
-/// A CRMF cr for a fresh key with raVerified POP, as the issuer sends for a CSR.
-fn cr(subject: &str) -> (EnrollmentRequest, SigningKey) {
+/// A CRMF cr for a fresh key with raVerified POP, as the issuer sends for a CSR, and
+/// the key's SubjectPublicKeyInfo.
+fn cr(subject: &str) -> (EnrollmentRequest, SubjectPublicKeyInfoOwned) {
     let key = SigningKey::generate(KeyType::P256).expect("key");
-    let msg = CertRequestBuilder::new(key.public_key_info().expect("spki"))
+    let spki = key.public_key_info().expect("spki");
+    (cr_for(&spki, subject), spki)
+}
+
+/// A CRMF cr for `spki`, as the issuer builds it again from the same CSR.
+fn cr_for(spki: &SubjectPublicKeyInfoOwned, subject: &str) -> EnrollmentRequest {
+    let msg = CertRequestBuilder::new(spki.clone())
         .subject(subject.parse().expect("dn"))
         .ra_verified();
-    (EnrollmentRequest::Cr(msg), key)
+    EnrollmentRequest::Cr(msg)
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -158,8 +175,9 @@ fn a_request_is_issued_and_its_status_pem_carries_chain_and_roots() {
     let ca = start_ca(TestCaConfig::default());
     let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
     let mut journal = MemoryJournal::default();
-    let (request, key) = cr("CN=app.example");
-    let signed = block_on(sign(&client, &mut journal, None, || Ok(request))).expect("issued");
+    let (request, spki) = cr("CN=app.example");
+    let signed =
+        block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).expect("issued");
     let Signed::Issued(enrolled) = signed else {
         panic!("expected a certificate, got {signed:?}");
     };
@@ -168,7 +186,7 @@ fn a_request_is_issued_and_its_status_pem_carries_chain_and_roots() {
             .certificate
             .tbs_certificate()
             .subject_public_key_info(),
-        &key.public_key_info().expect("spki")
+        &spki
     );
     // ir/cr and certConf, each journaled before it went out.
     assert_eq!(journal.records.len(), 2);
@@ -190,12 +208,13 @@ fn waiting_requeues_and_a_restarted_issuer_resumes_the_same_transaction() {
         ..TestCaConfig::default()
     });
     let mut journal = MemoryJournal::default();
-    let (request, _key) = cr("CN=patient.example");
+    let (request, spki) = cr("CN=patient.example");
     {
         let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
-        let signed = block_on(sign(&client, &mut journal, None, || Ok(request))).expect("waiting");
+        let signed =
+            block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).expect("waiting");
         assert!(
-            matches!(signed, Signed::Waiting(wait) if wait <= Duration::from_secs(1) && !wait.is_zero()),
+            matches!(signed, Signed::Waiting(wait) if wait == Duration::from_secs(1)),
             "{signed:?}"
         );
     } // The issuer restarts: its client and runtime are gone; only the journal is left.
@@ -205,9 +224,13 @@ fn waiting_requeues_and_a_restarted_issuer_resumes_the_same_transaction() {
         assert!(attempts < 10, "the transaction never ended");
         let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
         let checkpoint = journal.last().map(<[u8]>::to_vec);
-        let signed = block_on(sign(&client, &mut journal, checkpoint.as_deref(), || {
-            panic!("a resumed transaction must not enroll again")
-        }))
+        let signed = block_on(sign(
+            &client,
+            &mut journal,
+            checkpoint.as_deref(),
+            &spki,
+            || panic!("a resumed transaction must not enroll again"),
+        ))
         .expect("resumed");
         match signed {
             Signed::Issued(enrolled) => break enrolled,
@@ -230,7 +253,7 @@ fn a_lost_first_answer_is_abandoned_at_the_ca_before_enrolling_again() {
     let ca = start_ca(TestCaConfig::default());
     let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
     // The issuer recorded its cr and sent it, then died before the answer arrived.
-    let (request, _key) = cr("CN=crashed.example");
+    let (request, spki) = cr("CN=crashed.example");
     let (transaction, bytes) =
         Enrollment::start(client.config(), request, std::time::SystemTime::now()).expect("start");
     let checkpoint = transaction.checkpoint().to_bytes().expect("checkpoint");
@@ -259,9 +282,15 @@ fn a_lost_first_answer_is_abandoned_at_the_ca_before_enrolling_again() {
     };
 
     let mut journal = MemoryJournal::default();
-    let (fresh, _key) = cr("CN=crashed.example");
-    let signed =
-        block_on(sign(&client, &mut journal, Some(&checkpoint), || Ok(fresh))).expect("issued");
+    let fresh = cr_for(&spki, "CN=crashed.example");
+    let signed = block_on(sign(
+        &client,
+        &mut journal,
+        Some(&checkpoint),
+        &spki,
+        || Ok(fresh),
+    ))
+    .expect("issued");
     assert!(matches!(signed, Signed::Issued(_)), "{signed:?}");
     assert_eq!(ca.responder.ca().issued_count(), 2);
     assert!(
@@ -276,16 +305,24 @@ fn a_lost_answer_with_implicit_confirmation_is_not_enrolled_twice() {
     let mut spec = spec(&ca.url);
     spec.implicit_confirm = true;
     let client = ca_client(&spec, &credentials(&ca)).expect("client");
-    let (request, _key) = cr("CN=final.example");
+    let (request, spki) = cr("CN=final.example");
     let (transaction, _bytes) =
         Enrollment::start(client.config(), request, std::time::SystemTime::now()).expect("start");
     let checkpoint = transaction.checkpoint().to_bytes().expect("checkpoint");
     let mut journal = MemoryJournal::default();
-    let err = block_on(sign(&client, &mut journal, Some(&checkpoint), || {
-        panic!("must not enroll again")
-    }))
+    let err = block_on(sign(
+        &client,
+        &mut journal,
+        Some(&checkpoint),
+        &spki,
+        || panic!("must not enroll again"),
+    ))
     .unwrap_err();
     assert!(matches!(err, SignError::MayAlreadyBeIssued), "{err}");
+    // The checkpoint stays for a person to look at, rewritten before the CA heard of it.
+    assert_eq!(journal.last(), Some(checkpoint.as_slice()));
+    assert_eq!(journal.clears, 0);
+    assert_eq!(ca.responder.ca().issued_count(), 0);
 }
 
 #[test]
@@ -296,8 +333,8 @@ fn a_ca_rejection_fails_the_request_for_good() {
     });
     let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
     let mut journal = MemoryJournal::default();
-    let (request, _key) = cr("CN=p256-not-allowed.example");
-    let err = block_on(sign(&client, &mut journal, None, || Ok(request))).unwrap_err();
+    let (request, spki) = cr("CN=p256-not-allowed.example");
+    let err = block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).unwrap_err();
     let SignError::Cmp(cmp) = &err else {
         panic!("expected a CMP error, got {err}");
     };
@@ -305,7 +342,9 @@ fn a_ca_rejection_fails_the_request_for_good() {
     assert!(
         cmp.to_string().contains("badCertTemplate") || cmp.to_string().contains("badAlg"),
         "{cmp}"
-    );
+    ); // The CA ended the transaction: nothing is left to resume.
+    assert_eq!(journal.last(), None);
+    assert_eq!(journal.clears, 1);
 }
 
 #[test]
@@ -313,14 +352,99 @@ fn an_unreachable_ca_is_retried() {
     let client =
         ca_client(&spec("http://127.0.0.1:9/"), &credentials_without_ca()).expect("client");
     let mut journal = MemoryJournal::default();
-    let (request, _key) = cr("CN=offline.example");
-    let err = block_on(sign(&client, &mut journal, None, || Ok(request))).unwrap_err();
+    let (request, spki) = cr("CN=offline.example");
+    let err = block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).unwrap_err();
     let SignError::Cmp(cmp) = &err else {
         panic!("expected a CMP error, got {err}");
     };
     assert_eq!(disposition(cmp), Disposition::Retry, "{cmp}");
-    // The request was journaled before the attempt, so a retry abandons it first.
-    assert_eq!(journal.records.len(), 1);
+    // Journaled before the attempt, then cleared: the connection was refused, so the CA
+    // never saw the request and the retry starts afresh.
+    assert_eq!((journal.records.len(), journal.clears), (1, 1));
+    assert_eq!(journal.last(), None);
+}
+
+#[test]
+fn an_unreachable_ca_with_implicit_confirmation_is_retried_not_failed() {
+    let mut spec = spec("http://127.0.0.1:9/");
+    spec.implicit_confirm = true;
+    let client = ca_client(&spec, &credentials_without_ca()).expect("client");
+    let mut journal = MemoryJournal::default();
+    let (request, spki) = cr("CN=offline.example");
+    let err = block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).unwrap_err();
+    assert!(
+        matches!(&err, SignError::Cmp(e) if disposition(e) == Disposition::Retry),
+        "{err}"
+    );
+    // Nothing left to resume, so the next attempt is not taken for a lost answer.
+    assert_eq!(journal.last(), None);
+    let (again, _) = cr("CN=offline.example");
+    let err = block_on(sign(&client, &mut journal, None, &spki, || Ok(again))).unwrap_err();
+    assert!(!matches!(err, SignError::MayAlreadyBeIssued), "{err}");
+}
+
+#[test]
+fn a_checkpoint_for_another_key_is_not_resumed() {
+    let ca = start_ca(TestCaConfig::default());
+    let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
+    let (request, _spki) = cr("CN=one.example");
+    let (transaction, _bytes) =
+        Enrollment::start(client.config(), request, std::time::SystemTime::now()).expect("start");
+    let checkpoint = transaction.checkpoint().to_bytes().expect("checkpoint");
+    let (_, other_key) = cr("CN=other.example");
+    let mut journal = MemoryJournal::default();
+    let err = block_on(sign(
+        &client,
+        &mut journal,
+        Some(&checkpoint),
+        &other_key,
+        || panic!("must not enroll"),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, SignError::CheckpointForAnotherKey), "{err}");
+    assert!(journal.records.is_empty() && journal.clears == 0);
+}
+
+#[test]
+fn polling_never_loops_in_process_even_when_check_after_is_zero() {
+    let ca = start_ca(TestCaConfig {
+        poll_count: 3,
+        check_after: Duration::ZERO,
+        ..TestCaConfig::default()
+    });
+    let client = ca_client(&spec(&ca.url), &credentials(&ca)).expect("client");
+    let mut journal = MemoryJournal::default();
+    let (request, spki) = cr("CN=eager.example");
+    let mut signed =
+        block_on(sign(&client, &mut journal, None, &spki, || Ok(request))).expect("waiting");
+    let mut attempts = 1;
+    while let Signed::Waiting(wait) = signed {
+        // Each attempt sends at most one pollReq, then asks to be woken up to a second
+        // later: never at once.
+        assert!(
+            !wait.is_zero() && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        assert!(attempts < 10, "the transaction never ended");
+        std::thread::sleep(wait);
+        attempts += 1;
+        let before = journal.records.len();
+        let checkpoint = journal.last().map(<[u8]>::to_vec);
+        signed = block_on(sign(
+            &client,
+            &mut journal,
+            checkpoint.as_deref(),
+            &spki,
+            || panic!("must not enroll again"),
+        ))
+        .expect("resumed");
+        assert!(
+            journal.records.len() - before <= 2,
+            "one pollReq per attempt"
+        );
+    }
+    assert!(attempts >= 3, "{attempts} attempts");
+    assert_eq!(ca.responder.ca().issued_count(), 1);
 }
 
 fn credentials_without_ca() -> IssuerCredentials {

@@ -11,7 +11,7 @@ use cmp_proto::protection::SharedSecret;
 use cmp_server::http::{HttpOptions, bind, serve};
 use cmp_server::{MacCredential, Responder, TestCa, TestCaConfig};
 use cmpv2_issuer::controller::{Context, Settings, reconcile};
-use cmpv2_issuer::journal::IN_FLIGHT_ANNOTATION;
+use cmpv2_issuer::journal::{IN_FLIGHT_ANNOTATION, ISSUED_ANNOTATION};
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use kube::runtime::controller::Action;
@@ -283,20 +283,27 @@ async fn already_ready_failed_or_denied_is_left_alone() {
 
 #[tokio::test]
 async fn ignore_unless_approved_or_denied() {
-    let (ctx, api) = mocked(Settings::default());
-    let value = request_json(
+    // Neither a fresh request nor an initialized one gets any write before an approver
+    // decides.
+    for conditions in [
+        json!([]),
         json!([{"type": "Ready", "status": "Unknown", "reason": "Initializing"}]),
-        None,
-    );
-    let action = reconcile(request(&value), ctx).await.expect("reconcile");
-    assert_eq!(action, Action::await_change());
-    api.expect_no_more().await;
+    ] {
+        let (ctx, api) = mocked(Settings::default());
+        let value = request_json(conditions, None);
+        let action = reconcile(request(&value), ctx).await.expect("reconcile");
+        assert_eq!(action, Action::await_change());
+        api.expect_no_more().await;
+    }
 }
 
 #[tokio::test]
 async fn initialize_ready_condition() {
     let (ctx, mut api) = mocked(Settings::default());
-    let value = request_json(json!([]), None);
+    let value = request_json(
+        json!([{"type": "Approved", "status": "True", "reason": "cert-manager.io"}]),
+        None,
+    );
     let task = tokio::spawn(reconcile(request(&value), ctx));
     let (patch, query, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     assert_apply(&query);
@@ -413,10 +420,10 @@ async fn serve_until_status(
     }
 }
 
-/// Answers one journal write: checks it is a merge patch of the annotation that names
-/// the resourceVersion it read, and answers with the next version. Returns the
-/// checkpoint.
-async fn serve_journal_write(api: &mut ApiServer, value: &mut Value, version: &mut u64) -> String {
+/// Answers one journal write: checks it is a merge patch of our annotations that names
+/// the resourceVersion it read, applies it, and answers with the next version. Returns
+/// the annotations it wrote (null for one it removed).
+async fn serve_journal_write(api: &mut ApiServer, value: &mut Value, version: &mut u64) -> Value {
     let (patch, _, send) = api.expect(Method::PATCH, REQUEST_PATH).await;
     answer_journal_write(&patch, send, value, version)
 }
@@ -426,21 +433,33 @@ fn answer_journal_write(
     send: SendResponse<Response<Body>>,
     value: &mut Value,
     version: &mut u64,
-) -> String {
+) -> Value {
     assert_eq!(
         patch["metadata"]["resourceVersion"],
         json!(version.to_string()),
         "{patch}"
     );
-    let checkpoint = patch["metadata"]["annotations"][IN_FLIGHT_ANNOTATION]
-        .as_str()
-        .expect("the checkpoint annotation")
-        .to_owned();
+    let written = patch["metadata"]["annotations"]
+        .as_object()
+        .expect("an annotations patch");
+    for (key, annotation) in written {
+        assert!(
+            key == IN_FLIGHT_ANNOTATION || key == ISSUED_ANNOTATION,
+            "{patch}"
+        );
+        let annotations = value["metadata"]["annotations"]
+            .as_object_mut()
+            .expect("annotations");
+        if annotation.is_null() {
+            annotations.remove(key);
+        } else {
+            annotations.insert(key.clone(), annotation.clone());
+        }
+    }
     *version += 1;
     value["metadata"]["resourceVersion"] = json!(version.to_string());
-    value["metadata"]["annotations"][IN_FLIGHT_ANNOTATION] = json!(checkpoint);
     ApiServer::respond(send, StatusCode::OK, value);
-    checkpoint
+    patch["metadata"]["annotations"].clone()
 }
 
 #[tokio::test]
@@ -452,8 +471,14 @@ async fn success_issuer_writes_chain_and_ca_after_journaling_each_message() {
     serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
     let mut version = 10;
     // cr, then certConf: each recorded before it is sent.
-    serve_journal_write(&mut api, &mut value, &mut version).await;
-    serve_journal_write(&mut api, &mut value, &mut version).await;
+    for _ in 0..2 {
+        let written = serve_journal_write(&mut api, &mut value, &mut version).await;
+        assert!(written[IN_FLIGHT_ANNOTATION].is_string(), "{written}");
+    }
+    // Then the certificate replaces the checkpoint, before the status is written.
+    let written = serve_journal_write(&mut api, &mut value, &mut version).await;
+    assert!(written[IN_FLIGHT_ANNOTATION].is_null(), "{written}");
+    assert!(written[ISSUED_ANNOTATION].is_string(), "{written}");
     let (patch, query, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     assert_apply(&query);
     let ready = ready_of(&patch);
@@ -506,9 +531,10 @@ async fn ca_waiting_is_pending_then_issued_by_resuming_the_same_transaction() {
         let (ctx, mut api) = mocked(Settings::default());
         let task = tokio::spawn(reconcile(request(&value), Arc::clone(&ctx)));
         serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
-        // cr, the first pollReq, and the next pollReq once checkAfter has passed.
+        // cr, then the pollReq, which waits for the next attempt: polling holds no
+        // worker.
         let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
-        assert_eq!(writes, 3, "{patch}");
+        assert_eq!(writes, 2, "{patch}");
         let ready = ready_of(&patch);
         assert_eq!(ready["reason"], "Pending");
         assert!(
@@ -521,6 +547,10 @@ async fn ca_waiting_is_pending_then_issued_by_resuming_the_same_transaction() {
         ApiServer::respond(send, StatusCode::OK, &value);
         let action = task.await.expect("join").expect("reconcile");
         assert_eq!(action, Action::requeue(Duration::from_secs(1)));
+        assert!(
+            value["metadata"]["annotations"][IN_FLIGHT_ANNOTATION].is_string(),
+            "the pollReq is recorded"
+        );
         // The status write wakes the controller at once: held back until checkAfter,
         // with no call at all.
         let action = reconcile(request(&value), ctx).await.expect("reconcile");
@@ -571,6 +601,9 @@ async fn ca_rejection_is_failed_at_once_with_the_fail_info() {
     serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
     let mut version = 10;
     serve_journal_write(&mut api, &mut value, &mut version).await;
+    // The transaction is over (the CA ended it, or never got it): the checkpoint goes.
+    let cleared = serve_journal_write(&mut api, &mut value, &mut version).await;
+    assert!(cleared[IN_FLIGHT_ANNOTATION].is_null(), "{cleared}");
     let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     let ready = ready_of(&patch);
     assert_eq!(
@@ -604,6 +637,9 @@ async fn retry_on_a_retryable_error_with_backoff() {
     .await;
     let mut version = 10;
     serve_journal_write(&mut api, &mut value, &mut version).await;
+    // The transaction is over (the CA ended it, or never got it): the checkpoint goes.
+    let cleared = serve_journal_write(&mut api, &mut value, &mut version).await;
+    assert!(cleared[IN_FLIGHT_ANNOTATION].is_null(), "{cleared}");
     let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     let ready = ready_of(&patch);
     assert_eq!(ready["reason"], "Pending", "{patch}");
@@ -647,6 +683,9 @@ async fn timeout_turns_a_retryable_error_permanent() {
     .await;
     let mut version = 10;
     serve_journal_write(&mut api, &mut value, &mut version).await;
+    // The transaction is over (the CA ended it, or never got it): the checkpoint goes.
+    let cleared = serve_journal_write(&mut api, &mut value, &mut version).await;
+    assert!(cleared[IN_FLIGHT_ANNOTATION].is_null(), "{cleared}");
     let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     let ready = ready_of(&patch);
     assert_eq!(ready["reason"], "Failed", "{patch}");
@@ -731,7 +770,7 @@ async fn success_clusterissuer_reads_its_secrets_from_the_cluster_resource_names
     );
     let mut version = 10;
     let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
-    assert_eq!(writes, 2, "cr and certConf");
+    assert_eq!(writes, 3, "cr, certConf and the certificate");
     assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
     ApiServer::respond(send, StatusCode::OK, &value);
     task.await.expect("join").expect("reconcile");
@@ -790,4 +829,83 @@ async fn issuer_is_ready_only_when_its_ca_answers() {
         assert_eq!(action, expected);
         api.expect_no_more().await;
     }
+}
+
+/// Once the CA has issued, the certificate is never lost to a failed status write or a
+/// restart: the next attempt writes it from memory, or from the request's annotation,
+/// without the issuer, its Secrets or the CA.
+#[tokio::test]
+async fn an_issued_certificate_survives_a_failed_status_write_and_a_restart() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let stale = request_json(approved(), None);
+    let mut value = stale.clone();
+    let task = tokio::spawn(reconcile(request(&value), Arc::clone(&ctx)));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let mut version = 10;
+    let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
+    assert_eq!(writes, 3, "cr, certConf and the certificate");
+    let certificate = pem_field(&patch, "certificate");
+    ApiServer::respond(
+        send,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError", "code": 500, "message": "etcd timeout"}),
+    );
+    assert!(
+        task.await.expect("join").is_err(),
+        "the reconcile is retried"
+    );
+
+    // The retry, even from a cache that has not seen the annotation yet.
+    let task = tokio::spawn(reconcile(request(&stale), Arc::clone(&ctx)));
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
+    assert_eq!(pem_field(&patch, "certificate"), certificate);
+    ApiServer::respond(
+        send,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError", "code": 500, "message": "etcd timeout"}),
+    );
+    assert!(task.await.expect("join").is_err());
+    api.expect_no_more().await;
+
+    // A restarted issuer (a new context) has only the annotation.
+    let (ctx, mut api) = mocked(Settings::default());
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
+    assert_eq!(pem_field(&patch, "certificate"), certificate);
+    let ca_pem = pem_field(&patch, "ca");
+    assert_eq!(ca_pem, root_pem(&ca));
+    ApiServer::respond(send, StatusCode::OK, &value);
+    assert_eq!(
+        task.await.expect("join").expect("reconcile"),
+        Action::await_change()
+    );
+    api.expect_no_more().await;
+    assert_eq!(ca.responder.ca().issued_count(), 1, "the CA was asked once");
+}
+
+/// A recorded result that no longer parses is not taken for "nothing issued yet".
+#[tokio::test]
+async fn a_damaged_issued_annotation_fails_without_enrolling_again() {
+    let (ctx, mut api) = mocked(Settings::default());
+    let value = request_json(
+        approved(),
+        Some(json!({ISSUED_ANNOTATION: "{\"certificate\": 12"})),
+    );
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(ready["reason"], "Failed", "{patch}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .expect("message")
+            .contains("not enrolling again"),
+        "{patch}"
+    );
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
 }

@@ -133,6 +133,12 @@ impl HttpTransport {
     fn error(&self, err: ureq::Error) -> TransportError {
         let target = self.target.clone();
         match err {
+            ureq::Error::Timeout(which @ (ureq::Timeout::Resolve | ureq::Timeout::Connect)) => {
+                TransportError::Unreachable {
+                    target,
+                    reason: format!("timed out ({which})"),
+                }
+            }
             ureq::Error::Timeout(_) => TransportError::Timeout { target },
             ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge {
                 limit: self.max_response_size,
@@ -142,15 +148,13 @@ impl HttpTransport {
                 status,
             },
             ureq::Error::Io(e) => io_error(target, &e),
-            ureq::Error::Rustls(e) => TransportError::Tls {
-                target,
-                reason: e.to_string(),
-            },
+            ureq::Error::Rustls(e) => tls_error(target, &e),
             ureq::Error::Tls(reason) => TransportError::Tls {
                 target,
                 reason: reason.to_owned(),
+                refused_server: false,
             },
-            ureq::Error::HostNotFound => TransportError::Io {
+            ureq::Error::HostNotFound => TransportError::Unreachable {
                 target,
                 reason: "host not found".to_owned(),
             },
@@ -209,7 +213,8 @@ impl fmt::Debug for HttpTransport {
 }
 
 /// An I/O error from ureq: a timeout, a TLS failure (rustls reports those as I/O errors
-/// carrying a `rustls::Error`), or a plain network error.
+/// carrying a `rustls::Error`), a connection that could not be made, or a plain network
+/// error.
 fn io_error(target: String, e: &std::io::Error) -> TransportError {
     use std::io::ErrorKind;
     if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) {
@@ -219,14 +224,37 @@ fn io_error(target: String, e: &std::io::Error) -> TransportError {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        return TransportError::Tls {
+        return tls_error(target, tls);
+    }
+    // Errors that only connect(2) reports: no byte of the request left.
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::AddrNotAvailable
+    ) {
+        return TransportError::Unreachable {
             target,
-            reason: tls.to_string(),
+            reason: e.to_string(),
         };
     }
     TransportError::Io {
         target,
         reason: e.to_string(),
+    }
+}
+
+/// A rustls failure. A server certificate that we refused ends the handshake before the
+/// client sends anything of its own, so the request certainly did not leave.
+fn tls_error(target: String, e: &rustls::Error) -> TransportError {
+    TransportError::Tls {
+        target,
+        reason: e.to_string(),
+        refused_server: matches!(
+            e,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        ),
     }
 }
 
