@@ -966,7 +966,7 @@ pub fn client_failure(err: &Error) -> Failure {
             T::Io { target, .. } if !target.starts_with("http") => {
                 Some("check the --reqout, --rspout and --rspin files")
             }
-            T::Io { .. } => Some("check --server (and --proxy)"),
+            T::Io { .. } | T::Unreachable { .. } => Some("check --server (and --proxy)"),
             T::HttpStatus { status: 404, .. } => Some("check --path"),
             T::HttpStatus { .. } | T::ContentType { .. } => {
                 Some("check --server and --path: is this the CA's CMP endpoint?")

@@ -495,7 +495,9 @@ fn unreachable_server_is_exit_3() {
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.starts_with(&format!("cmpv2: cannot reach http://127.0.0.1:{port}/")),
+        err.starts_with(&format!(
+            "cmpv2: cannot connect to http://127.0.0.1:{port}/"
+        )),
         "{err}"
     );
     assert!(err.contains("check --server"), "{err}");
