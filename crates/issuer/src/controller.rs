@@ -66,6 +66,8 @@ pub struct Context {
     /// write that fails is retried from here (and from the request's annotation, which
     /// survives a restart) instead of asking the CA again.
     issued: Mutex<HashMap<String, IssuedRecord>>,
+    /// Per issuer UID: the generation last probed and when the next probe is due.
+    issuer_probes: Mutex<HashMap<String, (Option<i64>, SystemTime)>>,
 }
 
 impl Context {
@@ -78,7 +80,40 @@ impl Context {
             metrics: Arc::default(),
             attempts: Mutex::default(),
             issued: Mutex::default(),
+            issuer_probes: Mutex::default(),
         }
+    }
+
+    /// How long until the issuer `uid` at `generation` is due for its next probe, if not
+    /// yet. An issuer's own status writes wake its controller at once; this keeps them
+    /// from probing the CA again. A new generation is due at once.
+    pub(crate) fn probe_not_due(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        now: SystemTime,
+    ) -> Option<Duration> {
+        let probes = self.issuer_probes.lock().unwrap_or_else(|e| e.into_inner());
+        let (probed, due) = probes.get(uid)?;
+        if *probed != generation {
+            return None;
+        }
+        due.duration_since(now).ok().filter(|d| !d.is_zero())
+    }
+
+    /// Records a probe of issuer `uid` at `generation`; the next is due `after` from `now`.
+    pub(crate) fn probed(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        now: SystemTime,
+        after: Duration,
+    ) {
+        let due = now.checked_add(after).unwrap_or(now);
+        self.issuer_probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uid.to_owned(), (generation, due));
     }
 
     fn remember_issued(&self, uid: &str, record: IssuedRecord) {

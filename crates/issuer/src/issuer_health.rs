@@ -171,11 +171,17 @@ pub fn error_policy<K>(_: Arc<K>, _: &ReconcileError, _: Arc<Context>) -> Action
 }
 
 /// Reconciles one issuer: probe, write Ready, come back at the health interval (or
-/// sooner when not Ready).
+/// sooner when not Ready). A wake-up before the next probe is due for the same
+/// generation (our own status write) changes nothing.
 pub async fn reconcile<K: IssuerObject>(
     issuer: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    let uid = issuer.uid().unwrap_or_default();
+    let generation = issuer.meta().generation;
+    if let Some(wait) = ctx.probe_not_due(&uid, generation, SystemTime::now()) {
+        return Ok(Action::requeue(wait));
+    }
     let secrets_namespace = match K::KIND {
         IssuerKind::Namespaced => issuer.namespace().unwrap_or_default(),
         IssuerKind::Cluster => ctx.settings.cluster_resource_namespace.clone(),
@@ -189,7 +195,6 @@ pub async fn reconcile<K: IssuerObject>(
     );
     ctx.metrics
         .issuer_ready(K::KIND.name(), key, Some(verdict.status == condition::TRUE));
-    let generation = issuer.meta().generation;
     let ready = status::issuer_condition(
         issuer.issuer_status(),
         verdict.status,
@@ -214,13 +219,18 @@ pub async fn reconcile<K: IssuerObject>(
         )
         .await?;
     let interval = spec.limits.health_check_interval_seconds;
-    Ok(if verdict.status != condition::TRUE {
-        Action::requeue(RETRY)
+    let next = if verdict.status != condition::TRUE {
+        Some(RETRY)
     } else if interval == 0 {
-        Action::await_change()
+        None
     } else {
-        Action::requeue(Duration::from_secs(interval.into()))
-    })
+        Some(Duration::from_secs(interval.into()))
+    };
+    // Without a periodic probe, the next is due only for a new generation (or after a
+    // restart).
+    let hold = next.unwrap_or(Duration::from_secs(u32::MAX.into()));
+    ctx.probed(&uid, generation, SystemTime::now(), hold);
+    Ok(next.map_or_else(Action::await_change, Action::requeue))
 }
 
 #[cfg(test)]

@@ -14,11 +14,12 @@ use std::time::Duration;
 use cmpv2_issuer::api::{CMPv2ClusterIssuer, CMPv2Issuer};
 use cmpv2_issuer::cert_manager::CertificateRequest;
 use cmpv2_issuer::controller::{self, Context, Settings};
-use cmpv2_issuer::issuer_health;
+use cmpv2_issuer::issuer_health::{self, IssuerObject};
 use cmpv2_issuer::leader::{self, LeaseSettings};
 use cmpv2_issuer::logs::{self, Format, Level};
 use cmpv2_issuer::probes::{self, Probes};
 use futures_util::StreamExt;
+use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client};
@@ -221,47 +222,39 @@ async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
                 );
             }
         });
-    let issuer_controller = Controller::new(issuers, watcher::Config::default())
-        .with_config(config.clone())
-        .graceful_shutdown_on(shutdown_signal())
-        .run(
-            issuer_health::reconcile::<CMPv2Issuer>,
-            issuer_health::error_policy,
-            Arc::clone(&ctx),
-        )
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                logs::log(
-                    Level::Warn,
-                    "CMPv2Issuer reconcile failed",
-                    &[("error", &e.to_string())],
-                );
-            }
-        });
-    let cluster_issuer_controller = Controller::new(cluster_issuers, watcher::Config::default())
+    let namespaced_issuers = issuer_controller(issuers, config.clone(), Arc::clone(&ctx));
+    let cluster_issuers = issuer_controller(cluster_issuers, config, Arc::clone(&ctx));
+    logs::log(Level::Info, "controllers started", &[]);
+    tokio::join!(request_controller, namespaced_issuers, cluster_issuers);
+    logs::log(Level::Info, "controllers stopped", &[]);
+}
+
+/// The health-check controller of one issuer kind. Its own status writes wake it too;
+/// the reconciler holds those back until the next probe is due (see
+/// [`issuer_health::reconcile`]).
+async fn issuer_controller<K: IssuerObject>(
+    api: Api<K>,
+    config: ControllerConfig,
+    ctx: Arc<Context>,
+) {
+    Controller::new(api, watcher::Config::default())
         .with_config(config)
         .graceful_shutdown_on(shutdown_signal())
         .run(
-            issuer_health::reconcile::<CMPv2ClusterIssuer>,
+            issuer_health::reconcile::<K>,
             issuer_health::error_policy,
-            Arc::clone(&ctx),
+            ctx,
         )
         .for_each(|result| async move {
             if let Err(e) = result {
                 logs::log(
                     Level::Warn,
-                    "CMPv2ClusterIssuer reconcile failed",
-                    &[("error", &e.to_string())],
+                    "issuer reconcile failed",
+                    &[("kind", K::KIND.name()), ("error", &e.to_string())],
                 );
             }
-        });
-    logs::log(Level::Info, "controllers started", &[]);
-    tokio::join!(
-        request_controller,
-        issuer_controller,
-        cluster_issuer_controller
-    );
-    logs::log(Level::Info, "controllers stopped", &[]);
+        })
+        .await;
 }
 
 /// SIGTERM (the kubelet) or Ctrl-C.

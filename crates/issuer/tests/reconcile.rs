@@ -802,7 +802,10 @@ async fn issuer_is_ready_only_when_its_ca_answers() {
         issuer["status"] = json!({});
         issuer["spec"]["healthCheck"] = json!(health_check);
         let object: CMPv2Issuer = serde_json::from_value(issuer.clone()).expect("issuer");
-        let task = tokio::spawn(issuer_health::reconcile(Arc::new(object), ctx));
+        let task = tokio::spawn(issuer_health::reconcile(
+            Arc::new(object.clone()),
+            Arc::clone(&ctx),
+        ));
         let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
         ApiServer::respond(send, StatusCode::OK, &secret_json());
         let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
@@ -827,8 +830,50 @@ async fn issuer_is_ready_only_when_its_ca_answers() {
             Action::requeue(issuer_health::RETRY)
         };
         assert_eq!(action, expected);
+        // Our own status write wakes the controller at once: no probe, no write until
+        // the next one is due.
+        let again = issuer_health::reconcile(Arc::new(object.clone()), Arc::clone(&ctx))
+            .await
+            .expect("reconcile");
+        assert_ne!(again, Action::await_change());
         api.expect_no_more().await;
     }
+}
+
+/// A spec change (a new generation) is probed at once, whatever the schedule.
+#[tokio::test]
+async fn a_new_issuer_generation_is_probed_at_once() {
+    use cmpv2_issuer::api::CMPv2Issuer;
+    use cmpv2_issuer::issuer_health;
+
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut issuer = issuer_json(&ca.url, "Unknown");
+    issuer["status"] = json!({});
+    for generation in [3, 4] {
+        issuer["metadata"]["generation"] = json!(generation);
+        let object: CMPv2Issuer = serde_json::from_value(issuer.clone()).expect("issuer");
+        let task = tokio::spawn(issuer_health::reconcile(Arc::new(object), Arc::clone(&ctx)));
+        let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
+        ApiServer::respond(send, StatusCode::OK, &secret_json());
+        let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
+        ApiServer::respond(
+            send,
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": root_pem(&ca)}}),
+        );
+        let (patch, _, send) = api
+            .expect(Method::PATCH, &format!("{ISSUER_PATH}/status"))
+            .await;
+        assert_eq!(
+            ready_of(&patch)["observedGeneration"],
+            generation,
+            "{patch}"
+        );
+        ApiServer::respond(send, StatusCode::OK, &issuer);
+        task.await.expect("join").expect("reconcile");
+    }
+    api.expect_no_more().await;
 }
 
 /// Once the CA has issued, the certificate is never lost to a failed status write or a
