@@ -181,7 +181,11 @@ async fn run(options: Options) -> Result<(), String> {
     let controllers = run_controllers(client.clone(), Arc::clone(&ctx), &options);
     let result = match &lease {
         Some(lease) => tokio::select! {
-            () = controllers => Ok(()),
+            () = controllers => {
+                // Every reconcile has finished: hand over at once.
+                leader::release(&client, lease).await;
+                Ok(())
+            }
             () = leader::keep(&client, lease) => Err("lost the Lease; exiting so a restart can compete again".to_owned()),
         },
         None => {
