@@ -82,6 +82,31 @@ pub struct AnnotationJournal {
     api: Api<CertificateRequest>,
     name: String,
     resource_version: Option<String>,
+    /// Our annotations as last read or written.
+    seen: Annotations,
+}
+
+/// The values of our two annotations on a request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Annotations {
+    in_flight: Option<String>,
+    issued: Option<String>,
+}
+
+impl Annotations {
+    fn of(request: &CertificateRequest) -> Self {
+        let get = |key: &str| {
+            request
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(key).cloned())
+        };
+        Self {
+            in_flight: get(IN_FLIGHT_ANNOTATION),
+            issued: get(ISSUED_ANNOTATION),
+        }
+    }
 }
 
 impl AnnotationJournal {
@@ -91,6 +116,7 @@ impl AnnotationJournal {
             api,
             name: request.metadata.name.clone().unwrap_or_default(),
             resource_version: request.metadata.resource_version.clone(),
+            seen: Annotations::of(request),
         }
     }
 }
@@ -104,7 +130,26 @@ impl AnnotationJournal {
     }
 
     /// A merge patch of `annotations`, conditional on the resourceVersion last seen.
+    ///
+    /// On a conflict the request is read again: when only others' fields changed (an
+    /// approver's or our own status write, a label), our annotations are as we left them
+    /// and the write is tried once more at the new resourceVersion; when they changed,
+    /// another writer is at work and the conflict stands.
     async fn write(&mut self, annotations: serde_json::Value) -> Result<(), kube::Error> {
+        match self.patch(&annotations).await {
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                let fresh = self.api.get(&self.name).await?;
+                if Annotations::of(&fresh) != self.seen {
+                    return Err(kube::Error::Api(status));
+                }
+                self.resource_version = fresh.metadata.resource_version;
+                self.patch(&annotations).await
+            }
+            other => other,
+        }
+    }
+
+    async fn patch(&mut self, annotations: &serde_json::Value) -> Result<(), kube::Error> {
         let patch = json!({
             "metadata": {
                 "resourceVersion": self.resource_version,
@@ -119,7 +164,8 @@ impl AnnotationJournal {
             .api
             .patch(&self.name, &params, &Patch::Merge(&patch))
             .await?;
-        self.resource_version = updated.metadata.resource_version;
+        self.resource_version = updated.metadata.resource_version.clone();
+        self.seen = Annotations::of(&updated);
         Ok(())
     }
 }

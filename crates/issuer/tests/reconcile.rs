@@ -704,19 +704,26 @@ async fn timeout_turns_a_retryable_error_permanent() {
     api.expect_no_more().await;
 }
 
+fn conflict() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"})
+}
+
+/// Another writer recorded a transaction since we read the request: the conflict stands
+/// and nothing reaches the CA.
 #[tokio::test]
-async fn a_journal_conflict_sends_nothing_to_the_ca() {
+async fn a_journal_conflict_with_another_writer_sends_nothing_to_the_ca() {
     let ca = start_ca(TestCaConfig::default()).await;
     let (ctx, mut api) = mocked(Settings::default());
     let value = request_json(approved(), None);
     let task = tokio::spawn(reconcile(request(&value), ctx));
     serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
     let (_, _, send) = api.expect(Method::PATCH, REQUEST_PATH).await;
-    ApiServer::respond(
-        send,
-        StatusCode::CONFLICT,
-        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"}),
-    );
+    ApiServer::respond(send, StatusCode::CONFLICT, &conflict());
+    let (_, _, send) = api.expect(Method::GET, REQUEST_PATH).await;
+    let mut theirs = value.clone();
+    theirs["metadata"]["resourceVersion"] = json!("11");
+    theirs["metadata"]["annotations"][IN_FLIGHT_ANNOTATION] = json!("MAMCAQH/");
+    ApiServer::respond(send, StatusCode::OK, &theirs);
     let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     assert_eq!(ready_of(&patch)["reason"], "Pending", "{patch}");
     ApiServer::respond(send, StatusCode::OK, &value);
@@ -727,6 +734,30 @@ async fn a_journal_conflict_sends_nothing_to_the_ca() {
         0,
         "nothing reached the CA"
     );
+}
+
+/// Only others' fields changed (an approver's status write): the journal write is
+/// retried at the new resourceVersion and the request is issued without a backoff.
+#[tokio::test]
+async fn a_journal_conflict_from_a_status_write_is_retried_at_once() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let mut value = request_json(approved(), None);
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let (_, _, send) = api.expect(Method::PATCH, REQUEST_PATH).await;
+    ApiServer::respond(send, StatusCode::CONFLICT, &conflict());
+    let (_, _, send) = api.expect(Method::GET, REQUEST_PATH).await;
+    let mut version = 11;
+    value["metadata"]["resourceVersion"] = json!("11");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    let (patch, _, send, writes) = serve_until_status(&mut api, &mut value, &mut version).await;
+    assert_eq!(writes, 3, "cr (again), certConf and the certificate");
+    assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
+    assert_eq!(ca.responder.ca().issued_count(), 1);
 }
 
 #[tokio::test]
