@@ -152,7 +152,12 @@ async fn run(options: Options) -> Result<(), String> {
     );
     ctx.metrics = Arc::clone(&probes.metrics);
     let ctx = Arc::new(ctx);
-    let probe_server = tokio::spawn(probes::serve(options.listen, Arc::clone(&probes)));
+    // Bound before anything else starts: a port in use is a fatal error, not a silent
+    // pod without probes.
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let probe_server = tokio::spawn(probes::serve(listener, Arc::clone(&probes)));
     logs::log(
         Level::Info,
         "serving probes",

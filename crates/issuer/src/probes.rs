@@ -3,7 +3,6 @@
 //! client sends is buffered beyond the request head.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -46,8 +45,7 @@ pub fn answer(probes: &Probes, method: &Method, path: &str) -> (StatusCode, &'st
 }
 
 /// Serves the probes on `addr` until the process ends.
-pub async fn serve(addr: SocketAddr, probes: Arc<Probes>) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+pub async fn serve(listener: TcpListener, probes: Arc<Probes>) -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let probes = Arc::clone(&probes);
