@@ -598,7 +598,8 @@ async fn write_issued(
             now,
         )),
         certificate: Some(record.certificate.clone()),
-        ca: Some(record.ca.clone()),
+        // `format: byte` rejects an empty string: no CA certificate means no field.
+        ca: Some(record.ca.clone()).filter(|ca| !ca.is_empty()),
         failure_time: None,
     };
     apply(ctx, request, &update).await?;

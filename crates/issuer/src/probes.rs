@@ -60,6 +60,7 @@ pub async fn serve(listener: TcpListener, probes: Arc<Probes>) -> std::io::Resul
                 async move { Ok::<_, Infallible>(response.unwrap_or_default()) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service);
             let _ = tokio::time::timeout(Duration::from_secs(60), connection).await;
