@@ -837,14 +837,7 @@ async fn issuer_is_ready_only_when_its_ca_answers() {
             Arc::new(object.clone()),
             Arc::clone(&ctx),
         ));
-        let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
-        ApiServer::respond(send, StatusCode::OK, &secret_json());
-        let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
-        ApiServer::respond(
-            send,
-            StatusCode::OK,
-            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": root_pem(&ca)}}),
-        );
+        serve_issuer_credentials(&mut api, &root_pem(&ca)).await;
         let (patch, query, send) = api
             .expect(Method::PATCH, &format!("{ISSUER_PATH}/status"))
             .await;
@@ -885,14 +878,7 @@ async fn a_new_issuer_generation_is_probed_at_once() {
         issuer["metadata"]["generation"] = json!(generation);
         let object: CMPv2Issuer = serde_json::from_value(issuer.clone()).expect("issuer");
         let task = tokio::spawn(issuer_health::reconcile(Arc::new(object), Arc::clone(&ctx)));
-        let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
-        ApiServer::respond(send, StatusCode::OK, &secret_json());
-        let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
-        ApiServer::respond(
-            send,
-            StatusCode::OK,
-            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": root_pem(&ca)}}),
-        );
+        serve_issuer_credentials(&mut api, &root_pem(&ca)).await;
         let (patch, _, send) = api
             .expect(Method::PATCH, &format!("{ISSUER_PATH}/status"))
             .await;
@@ -984,4 +970,16 @@ async fn a_damaged_issued_annotation_fails_without_enrolling_again() {
     ApiServer::respond(send, StatusCode::OK, &value);
     task.await.expect("join").expect("reconcile");
     api.expect_no_more().await;
+}
+
+/// Answers the issuer reconciler's reads of its Secret and its CMP roots ConfigMap.
+async fn serve_issuer_credentials(api: &mut ApiServer, roots: &str) {
+    let (_, _, send) = api.expect(Method::GET, SECRET_PATH).await;
+    ApiServer::respond(send, StatusCode::OK, &secret_json());
+    let (_, _, send) = api.expect(Method::GET, CONFIG_MAP_PATH).await;
+    ApiServer::respond(
+        send,
+        StatusCode::OK,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cmp-roots"}, "data": {"ca.crt": roots}}),
+    );
 }
