@@ -62,7 +62,7 @@ e2e_binary() { # name → path of the built binary (builds it when missing)
     echo "e2e/build.sh: building $1 $version (cached afterwards in $(dirname "$out"))" >&2
     mkdir -p "$(dirname "$out")"
     local start=$SECONDS
-    (cd "$dir" && nice -n 15 go build -trimpath -ldflags="-s -w ${ldflags[*]}" -o "$out.tmp" "$pkg") || return
+    (cd "$dir" && nice -n 15 go build -buildvcs=false -trimpath -ldflags="-s -w ${ldflags[*]}" -o "$out.tmp" "$pkg") || return
     mv "$out.tmp" "$out"
     echo "e2e/build.sh: built $1 in $((SECONDS - start)) s" >&2
   fi
