@@ -4,7 +4,7 @@
 //! [`signer::sign`](crate::signer::sign) with the transaction journaled on the request,
 //! retries with exponential backoff up to the issuer's retry limit, and events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -162,6 +162,26 @@ impl Context {
         let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         let not_before = attempts.get(uid)?.not_before;
         not_before.duration_since(now).ok().filter(|d| !d.is_zero())
+    }
+
+    /// Forgets what is held for requests and issuers that no longer exist: the
+    /// reconcilers are not called for deleted objects, so without this the maps would
+    /// grow with every request deleted before it finished and every deleted issuer.
+    /// `live_requests` and `live_issuers` are the UIDs that still exist.
+    pub fn forget_deleted(&self, live_requests: &HashSet<String>, live_issuers: &HashSet<String>) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|uid, _| live_requests.contains(uid));
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|uid, _| live_requests.contains(uid));
+        self.issuer_probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|uid, _| live_issuers.contains(uid));
+        self.metrics.forget_issuers_but(live_issuers);
     }
 
     fn forget(&self, uid: &str) {
@@ -630,5 +650,40 @@ mod tests {
         assert_eq!(backoff(&settings, 4), Duration::from_secs(40));
         assert_eq!(backoff(&settings, 7), Duration::from_secs(300));
         assert_eq!(backoff(&settings, u32::MAX), Duration::from_secs(300));
+    }
+
+    #[tokio::test]
+    async fn forgets_what_it_holds_for_deleted_requests_and_issuers() {
+        let (service, _api) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        let ctx = Context::new(Client::new(service, "default"), Settings::default(), None);
+        let now = SystemTime::now();
+        let record = IssuedRecord {
+            certificate: "leaf".into(),
+            ca: String::new(),
+            granted_with_mods: false,
+        };
+        for uid in ["gone", "live"] {
+            ctx.failed_attempt(uid, now);
+            ctx.remember_issued(uid, record.clone());
+            ctx.probed(uid, Some(1), now, Duration::from_secs(60));
+            ctx.metrics
+                .issuer_ready("CMPv2Issuer", uid.to_owned(), true);
+        }
+        let live = HashSet::from(["live".to_owned()]);
+        ctx.forget_deleted(&live, &live);
+        assert!(ctx.too_early("live", now).is_some());
+        assert!(ctx.issued_in_memory("live").is_some());
+        assert!(ctx.probe_not_due("live", Some(1), now).is_some());
+        assert!(ctx.too_early("gone", now).is_none());
+        assert!(ctx.issued_in_memory("gone").is_none());
+        assert!(ctx.probe_not_due("gone", Some(1), now).is_none());
+        assert!(
+            ctx.metrics
+                .render()
+                .contains("cmpv2_issuer_issuers_ready{kind=\"CMPv2Issuer\"} 1\n")
+        );
     }
 }

@@ -188,13 +188,11 @@ pub async fn reconcile<K: IssuerObject>(
     };
     let spec = issuer.issuer_spec();
     let verdict = probe(&ctx, &secrets_namespace, spec).await;
-    let key = format!(
-        "{}/{}",
-        issuer.namespace().unwrap_or_default(),
-        issuer.name_any()
+    ctx.metrics.issuer_ready(
+        K::KIND.name(),
+        uid.clone(),
+        verdict.status == condition::TRUE,
     );
-    ctx.metrics
-        .issuer_ready(K::KIND.name(), key, Some(verdict.status == condition::TRUE));
     let ready = status::issuer_condition(
         issuer.issuer_status(),
         verdict.status,

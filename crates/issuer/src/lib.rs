@@ -12,7 +12,8 @@
 //! - [`signer`]: one enrollment, journaled so that a restart resumes it; [`journal`]
 //!   keeps the checkpoint on the request.
 //! - [`status`]: the conditions and status documents written back.
-//! - [`controller`] and [`issuer_health`]: the reconcilers; [`leader`] elects the replica
+//! - [`controller`] and [`issuer_health`]: the reconcilers; [`wake`] says which requests
+//!   an issuer's change wakes; [`leader`] elects the replica
 //!   that runs them; [`probes`], [`metrics`] and [`logs`] are the operations side.
 
 pub mod api;
@@ -31,3 +32,4 @@ pub mod probes;
 pub mod signer;
 pub mod status;
 pub mod triage;
+pub mod wake;

@@ -5,6 +5,7 @@
 //! Run out of cluster with a kubeconfig (`KUBECONFIG` or `~/.kube/config`) or in a Pod
 //! with its service account; `--help` lists the options.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,11 +19,13 @@ use cmpv2_issuer::issuer_health::{self, IssuerObject};
 use cmpv2_issuer::leader::{self, LeaseSettings};
 use cmpv2_issuer::logs::{self, Format, Level};
 use cmpv2_issuer::probes::{self, Probes};
+use cmpv2_issuer::wake;
 use futures_util::StreamExt;
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource, ResourceExt};
 
 const USAGE: &str = "\
 cmpv2-issuer: a cert-manager external issuer that enrolls over CMP (RFC 4210/9483)
@@ -203,6 +206,8 @@ async fn run(options: Options) -> Result<(), String> {
 }
 
 /// Runs the three controllers until a shutdown signal; in-flight reconciles finish.
+/// The request controller also watches both issuer kinds, so that a request waiting for
+/// its issuer is woken when that issuer turns Ready ([`wake`]).
 async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
     let (requests, issuers): (Api<CertificateRequest>, Api<CMPv2Issuer>) = match &options.namespace
     {
@@ -214,7 +219,24 @@ async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
     };
     let cluster_issuers: Api<CMPv2ClusterIssuer> = Api::all(client.clone());
     let config = kube::runtime::controller::Config::default().concurrency(options.concurrency);
-    let request_controller = Controller::new(requests, watcher::Config::default())
+    let issuer_controller = Controller::new(issuers.clone(), watcher::Config::default());
+    let cluster_issuer_controller =
+        Controller::new(cluster_issuers.clone(), watcher::Config::default());
+    let request_controller = Controller::new(requests, watcher::Config::default());
+    let stores = Stores {
+        requests: request_controller.store(),
+        issuers: issuer_controller.store(),
+        cluster_issuers: cluster_issuer_controller.store(),
+    };
+    let (waiting_on_issuer, waiting_on_cluster_issuer) =
+        (stores.requests.clone(), stores.requests.clone());
+    let request_controller = request_controller
+        .watches(issuers, watcher::Config::default(), move |issuer| {
+            wake::requests_waiting_on(&waiting_on_issuer, &issuer)
+        })
+        .watches(cluster_issuers, watcher::Config::default(), move |issuer| {
+            wake::requests_waiting_on(&waiting_on_cluster_issuer, &issuer)
+        })
         .with_config(config.clone())
         .graceful_shutdown_on(shutdown_signal())
         .run(
@@ -231,28 +253,69 @@ async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
                 );
             }
         });
-    let namespaced_issuers = issuer_controller(issuers, config.clone(), Arc::clone(&ctx));
-    let cluster_issuers = issuer_controller(cluster_issuers, config, Arc::clone(&ctx));
+    let namespaced_issuers = run_issuer_controller(issuer_controller, config.clone(), &ctx);
+    let cluster_issuers = run_issuer_controller(cluster_issuer_controller, config, &ctx);
+    let forgetting = tokio::spawn(forget_deleted(stores, Arc::clone(&ctx)));
     logs::log(Level::Info, "controllers started", &[]);
     tokio::join!(request_controller, namespaced_issuers, cluster_issuers);
+    forgetting.abort();
     logs::log(Level::Info, "controllers stopped", &[]);
 }
 
-/// The health-check controller of one issuer kind. Its own status writes wake it too;
-/// the reconciler holds those back until the next probe is due (see
+/// The controllers' caches, read to find deleted objects.
+struct Stores {
+    requests: Store<CertificateRequest>,
+    issuers: Store<CMPv2Issuer>,
+    cluster_issuers: Store<CMPv2ClusterIssuer>,
+}
+
+/// How often the context forgets deleted requests and issuers.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// Every [`FORGET_EVERY`], once the caches are filled, drops what the context holds for
+/// requests and issuers that no longer exist ([`Context::forget_deleted`]).
+async fn forget_deleted(stores: Stores, ctx: Arc<Context>) {
+    let filled = tokio::try_join!(
+        stores.requests.wait_until_ready(),
+        stores.issuers.wait_until_ready(),
+        stores.cluster_issuers.wait_until_ready(),
+    );
+    if filled.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(FORGET_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let live_requests = uids(&stores.requests);
+        let mut live_issuers = uids(&stores.issuers);
+        live_issuers.extend(uids(&stores.cluster_issuers));
+        ctx.forget_deleted(&live_requests, &live_issuers);
+    }
+}
+
+fn uids<K: Resource + Clone>(store: &Store<K>) -> HashSet<String>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    store.state().iter().filter_map(|o| o.uid()).collect()
+}
+
+/// Runs the health-check controller of one issuer kind. Its own status writes wake it
+/// too; the reconciler holds those back until the next probe is due (see
 /// [`issuer_health::reconcile`]).
-async fn issuer_controller<K: IssuerObject>(
-    api: Api<K>,
+async fn run_issuer_controller<K: IssuerObject>(
+    controller: Controller<K>,
     config: ControllerConfig,
-    ctx: Arc<Context>,
+    ctx: &Arc<Context>,
 ) {
-    Controller::new(api, watcher::Config::default())
+    controller
         .with_config(config)
         .graceful_shutdown_on(shutdown_signal())
         .run(
             issuer_health::reconcile::<K>,
             issuer_health::error_policy,
-            ctx,
+            Arc::clone(ctx),
         )
         .for_each(|result| async move {
             if let Err(e) = result {

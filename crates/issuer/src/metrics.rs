@@ -9,7 +9,7 @@
 //!   `ok` or `error`.
 //! - `cmpv2_issuer_issuers_ready{kind}`: issuers whose last probe found the CA.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,8 +71,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS.len() + 1],
     /// Sum of observed latencies in microseconds.
     latency_sum_us: AtomicU64,
-    /// Readiness per issuer (kind, namespace/name), so a gauge per kind can be summed.
-    ready: Mutex<HashMap<(&'static str, String), bool>>,
+    /// Kind and readiness per issuer UID, so a gauge per kind can be summed.
+    ready: Mutex<HashMap<String, (&'static str, bool)>>,
 }
 
 impl Metrics {
@@ -103,17 +103,20 @@ impl Metrics {
         self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
     }
 
-    /// Records whether an issuer is Ready; `None` forgets it (deleted).
-    pub fn issuer_ready(&self, kind: &'static str, key: String, ready: Option<bool>) {
-        let mut map = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        match ready {
-            Some(r) => {
-                map.insert((kind, key), r);
-            }
-            None => {
-                map.remove(&(kind, key));
-            }
-        }
+    /// Records whether the issuer with `uid` is Ready.
+    pub fn issuer_ready(&self, kind: &'static str, uid: String, ready: bool) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uid, (kind, ready));
+    }
+
+    /// Forgets every issuer whose UID is not in `live` (deleted issuers).
+    pub fn forget_issuers_but(&self, live: &HashSet<String>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|uid, _| live.contains(uid));
     }
 
     /// The text exposition (Prometheus format 0.0.4).
@@ -184,7 +187,7 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE cmpv2_issuer_issuers_ready gauge");
         let map = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         for kind in ["CMPv2Issuer", "CMPv2ClusterIssuer"] {
-            let n = map.iter().filter(|((k, _), r)| *k == kind && **r).count();
+            let n = map.values().filter(|(k, r)| *k == kind && *r).count();
             let _ = writeln!(out, "cmpv2_issuer_issuers_ready{{kind=\"{kind}\"}} {n}");
         }
         out
@@ -215,10 +218,11 @@ mod tests {
         m.round_trip(false);
         m.issued_after(Duration::from_millis(80));
         m.issued_after(Duration::from_secs(400));
-        m.issuer_ready("CMPv2Issuer", "a/x".into(), Some(true));
-        m.issuer_ready("CMPv2Issuer", "a/y".into(), Some(false));
-        m.issuer_ready("CMPv2ClusterIssuer", "z".into(), Some(true));
-        m.issuer_ready("CMPv2ClusterIssuer", "z".into(), None);
+        m.issuer_ready("CMPv2Issuer", "uid-x".into(), true);
+        m.issuer_ready("CMPv2Issuer", "uid-y".into(), false);
+        m.issuer_ready("CMPv2Issuer", "uid-deleted".into(), true);
+        m.issuer_ready("CMPv2ClusterIssuer", "uid-z".into(), true);
+        m.forget_issuers_but(&HashSet::from(["uid-x".to_owned(), "uid-y".to_owned()]));
         let text = m.render();
         assert_eq!(
             value(
