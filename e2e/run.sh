@@ -36,7 +36,7 @@ REPO=$(cd "$E2E_DIR/.." && pwd)
 # shellcheck source=build.sh
 source "$E2E_DIR/build.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cmpv2-rs/target}"
-SCENARIOS=${E2E_SCENARIOS:-1 1b 2 3 4 5 6 7 8}
+SCENARIOS=${E2E_SCENARIOS:-1 1b 1c 2 3 4 5 6 9 7 8}
 N_CERTS=${E2E_LOAD_CERTS:-200}
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -79,7 +79,7 @@ cleanup() {
   local rc=$?
   set +e
   # The reverse order of starting: the issuer and cert-manager before the API server.
-  for name in issuer cert-manager ca ca7 kube-apiserver etcd; do stop "$name"; done
+  for name in issuer issuer-scoped cert-manager ca ca7 kube-apiserver etcd; do stop "$name"; done
   for f in "$WORK"/pids/*; do [ -e "$f" ] && stop "$(basename "$f")"; done
   if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ] || [ -n "${E2E_KEEP:-}" ]; then
     log "work folder kept: $WORK"
@@ -199,6 +199,7 @@ k apply --server-side -f "$CM_DIR/deploy/crds/" >/dev/null
 k create namespace cmpv2-issuer >/dev/null
 k create namespace e2e >/dev/null
 k create namespace e2e-deny >/dev/null
+k create namespace e2e-scoped >/dev/null
 "$HELM" template cmpv2-issuer "$CHART" --namespace cmpv2-issuer --include-crds \
   --kube-version "${KUBE_VERSION#v}" >"$WORK/chart.yaml"
 k apply --server-side -f "$WORK/chart.yaml" >"$WORK/logs/chart-apply.log" 2>&1 ||
@@ -425,28 +426,79 @@ scenario_1b() {
   openssl x509 -in "$WORK/s1b.crt" -noout -subject -issuer
 }
 
-# 2. CMPv2ClusterIssuer, signature protection, ir with raVerified.
-scenario_2() {
-  k -n cmpv2-issuer create secret tls ra-signer --cert <(cat "$PKI/ra.crt" "$PKI/ra-ca.crt") --key "$PKI/ra.key"
-  k -n cmpv2-issuer create configmap test-ca-roots --from-file=ca.pem="$WORK/ca/ca.pem"
-  k apply -f - <<EOF
+# 1c. The Certificate before its issuer: the request waits (issuer not found), and is
+#     woken when the issuer turns Ready rather than at its 30 s requeue. The delay is
+#     printed, not asserted; the scenario asserts that the request waited and was issued.
+scenario_1c() {
+  certificate s1c s1c-tls CMPv2Issuer late-ca 24h | k apply -f -
+  local cr; cr=$(request_with_reason s1c Pending 60)
+  echo "waiting: $(cond "certificaterequest/$cr" Ready message)"
+  mac_issuer late-ca "$CA_URL" | k apply -f -
+  wait_ready cmpv2issuer/late-ca 60
+  local t=$SECONDS
+  wait_ready certificate/s1c 90
+  echo "Ready $((SECONDS - t)) s after the issuer turned Ready (its requeue alone would take up to 30 s)"
+  secret_file s1c-tls tls.crt "$WORK/s1c.crt"
+  openssl x509 -in "$WORK/s1c.crt" -noout -subject
+}
+
+# A CMPv2ClusterIssuer signing with the RA certificate (Secret ra-signer), `ir`.
+signed_cluster_issuer() { # name url roots-configmap
+  cat <<EOF
 apiVersion: cmpv2-issuer.dev/v1alpha1
 kind: CMPv2ClusterIssuer
-metadata: {name: test-ca-signed}
+metadata: {name: $1}
 spec:
-  url: $CA_URL
+  url: $2
   protection:
     signature: {secretName: ra-signer}
   trustAnchors:
-    configMapRef: {name: test-ca-roots, key: ca.pem}
+    configMapRef: {name: $3, key: ca.pem}
   requestType: ir
   limits: {healthCheckIntervalSeconds: 0}
 EOF
+}
+
+# The CertificateRequest of a Certificate's first revision, once its Ready reason is $2.
+request_with_reason() { # certificate reason seconds → request name
+  local cr="" deadline=$((SECONDS + $3))
+  while [ -z "$cr" ] && [ $SECONDS -lt $deadline ]; do cr=$(request_of "$1" 1); sleep 0.5; done
+  [ -n "$cr" ] || fail "no CertificateRequest for $1"
+  until [ "$(cond "certificaterequest/$cr" Ready reason)" = "$2" ]; do
+    [ $SECONDS -lt $deadline ] || fail "$cr never $2: $(k get -n "${NS:-e2e}" certificaterequest/"$cr" -o jsonpath='{.status.conditions}')"
+    sleep 0.5
+  done
+  echo "$cr"
+}
+
+# 2. CMPv2ClusterIssuer, signature protection, ir with raVerified. The issuer holds no
+#    private key of the CSR, so its ir can only carry raVerified; the counter-proof is a
+#    second CA that trusts the same RA's signatures but not its vouching: it must refuse.
+scenario_2() {
+  k -n cmpv2-issuer create secret tls ra-signer --cert <(cat "$PKI/ra.crt" "$PKI/ra-ca.crt") --key "$PKI/ra.key"
+  k -n cmpv2-issuer create configmap test-ca-roots --from-file=ca.pem="$WORK/ca/ca.pem"
+  signed_cluster_issuer test-ca-signed "$CA_URL" test-ca-roots | k apply -f -
   k wait --for condition=Ready=True --timeout 60s cmpv2clusterissuer/test-ca-signed >/dev/null ||
     fail "cluster issuer not Ready: $(k get cmpv2clusterissuer/test-ca-signed -o jsonpath='{.status.conditions}')"
   certificate s2 s2-tls CMPv2ClusterIssuer test-ca-signed 24h | k apply -f -
   wait_ready certificate/s2 90
   check_secret s2-tls "$WORK/s2" s2.e2e.test,alt-s2.e2e.test 192.0.2.10 24 "$WORK/ca-root.pem"
+
+  local port; port=$(free_port)
+  start ca-not-ra "$CMPV2" serve --listen "127.0.0.1:$port" --dir "$WORK/ca-not-ra" --trusted "$PKI/ra-ca.crt"
+  wait_for 30 "test CA ca-not-ra" grep -q "listening on" "$WORK/logs/ca-not-ra.log" ||
+    fail "ca-not-ra: $(tail -n 20 "$WORK/logs/ca-not-ra.log")"
+  k -n cmpv2-issuer create configmap not-ra-roots --from-file=ca.pem="$WORK/ca-not-ra/ca.pem"
+  signed_cluster_issuer not-ra "http://127.0.0.1:$port/" not-ra-roots | k apply -f -
+  k wait --for condition=Ready=True --timeout 60s cmpv2clusterissuer/not-ra >/dev/null ||
+    fail "cluster issuer not-ra not Ready: $(k get cmpv2clusterissuer/not-ra -o jsonpath='{.status.conditions}')"
+  certificate s2n s2n-tls CMPv2ClusterIssuer not-ra 24h | k apply -f -
+  local cr msg
+  cr=$(request_with_reason s2n Failed 60)
+  msg=$(cond "certificaterequest/$cr" Ready message)
+  grep -q "raVerified" <<<"$msg" || fail "refused for another reason: $msg"
+  [ "$(issued_count "$WORK/ca-not-ra")" = 0 ] || fail "the CA that does not take raVerified issued"
+  echo "a CA trusting the RA's signature but not its raVerified refused: $msg"
 }
 
 # 3. Renewal the way `cmctl renew` does it: the Issuing condition set on the Certificate.
@@ -500,14 +552,7 @@ scenario_5() {
   k get cmpv2issuer/test-ca -n e2e >/dev/null 2>&1 || { mac_issuer test-ca "$CA_URL" | k apply -f -; wait_ready cmpv2issuer/test-ca 60; }
   local before; before=$(round_trips)
   certificate s5 s5-tls CMPv2Issuer test-ca 24h "  isCA: true" | k apply -f -
-  local cr="" deadline=$((SECONDS + 60))
-  while [ -z "$cr" ] && [ $SECONDS -lt $deadline ]; do cr=$(request_of s5 1); sleep 0.5; done
-  [ -n "$cr" ] || fail "no CertificateRequest for s5"
-  deadline=$((SECONDS + 60))
-  until [ "$(cond "certificaterequest/$cr" Ready reason)" = Failed ]; do
-    [ $SECONDS -lt $deadline ] || fail "$cr never Failed: $(k get -n e2e certificaterequest/"$cr" -o jsonpath='{.status.conditions}')"
-    sleep 0.5
-  done
+  local cr; cr=$(request_with_reason s5 Failed 60)
   local msg; msg=$(cond "certificaterequest/$cr" Ready message)
   echo "Failed: $msg"
   grep -q "end-entity certificates only" <<<"$msg" || fail "the CA's reason is not in the message"
@@ -559,6 +604,78 @@ EOF
     fail "the issuer journaled an enrollment for a denied request"
   [ "$trips0" != unavailable ] || echo "note: /metrics unavailable, checked with the CA's issued.log and the request's annotations only"
   echo "Denied: $(cond certificaterequest/s6 Ready message)"
+}
+
+# 9. The chart with watchNamespace: Roles instead of cluster-wide grants. The API server's
+#    own answers (`kubectl auth can-i` as the release's ServiceAccount) show what the
+#    narrower RBAC allows; then an issuer running with only that RBAC (and --namespace)
+#    signs a request in that namespace end to end. The main issuer is stopped meanwhile,
+#    so the scoped one is the only signer.
+scenario_9() {
+  NS=e2e-scoped
+  "$HELM" template scoped "$CHART" --namespace cmpv2-issuer --set watchNamespace=e2e-scoped \
+    --kube-version "${KUBE_VERSION#v}" >"$WORK/chart-scoped.yaml"
+  k apply --server-side -f "$WORK/chart-scoped.yaml" >/dev/null
+  local sa; sa=$(k -n cmpv2-issuer get serviceaccount -l app.kubernetes.io/instance=scoped -o jsonpath='{.items[0].metadata.name}')
+  [ -n "$sa" ] || fail "no ServiceAccount in the scoped release"
+  local as=system:serviceaccount:cmpv2-issuer:$sa want verb what ns sub answer scope
+  while read -r want verb what ns sub; do
+    case $ns in all) scope=(--all-namespaces) ;; cluster) scope=() ;; *) scope=(-n "$ns") ;; esac
+    [ -z "$sub" ] || scope+=(--subresource "$sub")
+    if k auth can-i --as "$as" "$verb" "$what" "${scope[@]}" >/dev/null 2>&1; then answer=yes; else answer=no; fi
+    [ "$answer" = "$want" ] || fail "can-i $verb $what${sub:+/$sub} in $ns: $answer, want $want"
+  done <<EOF
+yes get secrets e2e-scoped
+yes list certificaterequests.cert-manager.io e2e-scoped
+yes patch certificaterequests.cert-manager.io e2e-scoped status
+yes watch cmpv2issuers.cmpv2-issuer.dev e2e-scoped
+yes patch cmpv2issuers.cmpv2-issuer.dev e2e-scoped status
+yes create events.events.k8s.io e2e-scoped
+yes get configmaps cmpv2-issuer
+yes list cmpv2clusterissuers.cmpv2-issuer.dev cluster
+yes patch cmpv2clusterissuers.cmpv2-issuer.dev cluster status
+no get secrets e2e
+no get configmaps kube-system
+no list certificaterequests.cert-manager.io all
+no list cmpv2issuers.cmpv2-issuer.dev all
+no patch certificaterequests.cert-manager.io e2e status
+no create events.events.k8s.io e2e
+EOF
+  echo "the API server grants the scoped release exactly its namespace, the cluster resource namespace's Secrets/ConfigMaps and CMPv2ClusterIssuers"
+
+  local token; token=$(k -n cmpv2-issuer create token "$sa" --duration 1h)
+  kubeconfig "$WORK/scoped.kubeconfig" "    token: $token"
+  stop issuer
+  # Whatever happens here, the main issuer runs again for the scenarios after this one.
+  trap 'stop issuer-scoped; start_issuer issuer "$ISSUER_PORT"' EXIT
+  local port; port=$(free_port)
+  start issuer-scoped env KUBECONFIG="$WORK/scoped.kubeconfig" RUST_BACKTRACE=0 "$ISSUER" \
+    --namespace e2e-scoped --cluster-resource-namespace cmpv2-issuer --listen "127.0.0.1:$port" --log-format text
+  wait_for 60 "the scoped issuer" grep -q "controllers started" "$WORK/logs/issuer-scoped.log" ||
+    fail "issuer-scoped: $(tail -n 20 "$WORK/logs/issuer-scoped.log")"
+  k -n e2e-scoped create secret generic cmp-shared-secret --from-literal=secret="$SECRET" >/dev/null
+  mac_issuer scoped-ca "$CA_URL" | sed 's/namespace: e2e}/namespace: e2e-scoped}/' | k apply -f -
+  wait_ready cmpv2issuer/scoped-ca 60
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=scoped.e2e.test \
+    -addext subjectAltName=DNS:scoped.e2e.test -keyout "$WORK/s9.key" -out "$WORK/s9.csr" 2>/dev/null
+  k apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata: {name: s9, namespace: e2e-scoped}
+spec:
+  request: $(base64 -w0 <"$WORK/s9.csr")
+  usages: [digital signature, server auth]
+  issuerRef: {group: cmpv2-issuer.dev, kind: CMPv2Issuer, name: scoped-ca}
+EOF
+  # cert-manager does not watch this namespace; approve as its approver would.
+  k patch -n e2e-scoped certificaterequest/s9 --subresource status --type merge -p "{\"status\":{\"conditions\":[{\"type\":\"Approved\",\"status\":\"True\",\"reason\":\"e2e\",\"message\":\"approved by e2e/run.sh\",\"lastTransitionTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]}}" >/dev/null
+  k wait -n e2e-scoped --for condition=Ready=True --timeout 60s certificaterequest/s9 >/dev/null ||
+    fail "s9 not Ready: $(k get -n e2e-scoped certificaterequest/s9 -o jsonpath='{.status.conditions}') $(grep -i "forbidden\|error" "$WORK/logs/issuer-scoped.log" | tail -n 3)"
+  k get -n e2e-scoped certificaterequest/s9 -o jsonpath='{.status.certificate}' | base64 -d >"$WORK/s9.crt"
+  [ "$(openssl x509 -in "$WORK/s9.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+    "$(openssl pkey -in "$WORK/s9.key" -pubout -outform DER | sha256sum)" ] || fail "the certificate is for another key"
+  ! grep -qi "forbidden" "$WORK/logs/issuer-scoped.log" || fail "the scoped issuer was refused: $(grep -i forbidden "$WORK/logs/issuer-scoped.log" | head -n 2)"
+  echo "signed with the scoped RBAC: $(openssl x509 -in "$WORK/s9.crt" -noout -subject)"
 }
 
 # 7. The issuer SIGKILLed while the CA answers "waiting": the restarted issuer resumes the
@@ -663,12 +780,14 @@ for s in $SCENARIOS; do
   case $s in
     1) run_scenario 1-shared-secret scenario_1 ;;
     1b) run_scenario 1b-no-trust-anchors scenario_1b ;;
+    1c) run_scenario 1c-issuer-after-request scenario_1c ;;
     2) run_scenario 2-cluster-issuer-signature-ir scenario_2 ;;
     3) run_scenario 3-renewal scenario_3 ;;
     4) run_scenario 4-ca-down-then-back scenario_4 ;;
     5) run_scenario 5-ca-rejects scenario_5 ;;
     6) run_scenario 6-denied scenario_6 ;;
     7) run_scenario 7-sigkill-resume scenario_7 ;;
+    9) run_scenario 9-watch-namespace-rbac scenario_9 ;;
     8) run_scenario "8-load-$N_CERTS" scenario_8 ;;
     *) die "unknown scenario $s" ;;
   esac
