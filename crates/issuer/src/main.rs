@@ -246,11 +246,7 @@ async fn run_controllers(client: Client, ctx: Arc<Context>, options: &Options) {
         )
         .for_each(|result| async move {
             if let Err(e) = result {
-                logs::log(
-                    Level::Warn,
-                    "CertificateRequest reconcile failed",
-                    &[("error", &e.to_string())],
-                );
+                log_controller_error("CertificateRequest", &e);
             }
         });
     let namespaced_issuers = run_issuer_controller(issuer_controller, config.clone(), &ctx);
@@ -319,14 +315,31 @@ async fn run_issuer_controller<K: IssuerObject>(
         )
         .for_each(|result| async move {
             if let Err(e) = result {
-                logs::log(
-                    Level::Warn,
-                    "issuer reconcile failed",
-                    &[("kind", K::KIND.name()), ("error", &e.to_string())],
-                );
+                log_controller_error(K::KIND.name(), &e);
             }
         })
         .await;
+}
+
+/// Logs what a controller's run stream reports, telling a failed reconcile from a failed
+/// watch: the CertificateRequest controller's watches include both issuer kinds, so an
+/// issuer watch the RBAC refuses shows up there as a watch error, not as a request's.
+fn log_controller_error<R, Q>(controller: &str, e: &kube::runtime::controller::Error<R, Q>)
+where
+    R: std::error::Error,
+    Q: std::error::Error,
+{
+    use kube::runtime::controller::Error;
+    let what = match e {
+        Error::ReconcilerFailed(..) => "reconcile failed",
+        Error::QueueError(_) => "watch failed",
+        Error::ObjectNotFound(_) | Error::RunnerError(_) => "controller error",
+    };
+    logs::log(
+        Level::Warn,
+        what,
+        &[("controller", controller), ("error", &e.to_string())],
+    );
 }
 
 /// SIGTERM (the kubelet) or Ctrl-C.
