@@ -30,3 +30,32 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The issuer's rules on namespaced objects: in a ClusterRole, or a Role in watchNamespace. */}}
+{{- define "cmpv2-issuer.namespacedRules" -}}
+- apiGroups: ["cert-manager.io"]
+  resources: ["certificaterequests"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["cert-manager.io"]
+  resources: ["certificaterequests/status"]
+  verbs: ["patch"]
+- apiGroups: ["cmpv2-issuer.dev"]
+  resources: ["cmpv2issuers"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["cmpv2-issuer.dev"]
+  resources: ["cmpv2issuers/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["secrets", "configmaps"]
+  verbs: ["get"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}
+
+{{/* The subject of every binding of the issuer's roles: its ServiceAccount. */}}
+{{- define "cmpv2-issuer.subjects" -}}
+- kind: ServiceAccount
+  name: {{ include "cmpv2-issuer.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+{{- end -}}
