@@ -68,7 +68,9 @@ cmpv2 serve: the test CA as a CMP server over HTTP (RFC 6712). POST on /, /pkix/
  The CA:
   --dir DIR             Keep keys, certificates and issued/revoked serials in DIR
                         (created if needed); writes DIR/ca.pem with the CA
-                        certificates and the server's protection certificate.
+                        certificates and the server's protection certificate, and
+                        DIR/requests.log, a line per enrollment transaction:
+                        time, ir|cr|kur|p10cr, transactionID, granted|waiting|rejected.
   --ca-key-type TYPE    p256 (default), p384, rsa2048 or rsa3072.
   --max-days N          Longest validity issued (default 365).
   --poll N              Answer 'waiting' N times before deciding (default 0).

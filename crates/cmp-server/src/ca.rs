@@ -56,7 +56,8 @@ pub struct TestCaConfig {
     pub poll_count: u32,
     /// The checkAfter of those answers. Default 1 s.
     pub check_after: Duration,
-    /// Keep keys, certificates and the issued/revoked logs here (created if needed).
+    /// Keep keys, certificates and the issued, revoked and requests logs here (created if
+    /// needed; see the store module for their formats).
     pub directory: Option<PathBuf>,
 }
 
@@ -443,6 +444,26 @@ impl TestCa {
         sign_crl(tbs, &self.issuing.key)
     }
 
+    /// Logs an enrollment transaction's first decision (requests.log, when the CA keeps
+    /// a directory).
+    fn record_request(&self, request: &CertificationRequest, decision: &Decision, now: SystemTime) {
+        let outcome = match decision {
+            Decision::Granted { .. } => "granted",
+            Decision::Waiting { .. } => "waiting",
+            Decision::Rejected(_) => "rejected",
+        };
+        if let Some(store) = &self.store
+            && let Err(e) = store.requested(
+                unix(now),
+                request.kind.name(),
+                &request.transaction_id,
+                outcome,
+            )
+        {
+            eprintln!("test CA: {e}");
+        }
+    }
+
     /// Records a revocation (memory and log).
     fn record_revocation(&self, serial: u128, now: SystemTime, reason: Option<u8>) {
         let at = unix(now);
@@ -543,12 +564,17 @@ fn crl_reason(code: u8) -> Option<CrlReason> {
 
 impl CertificateAuthority for TestCa {
     fn certify(&self, request: &CertificationRequest, attempt: u32, now: SystemTime) -> Decision {
-        if attempt < self.config.poll_count {
-            return Decision::Waiting {
+        let decision = if attempt < self.config.poll_count {
+            Decision::Waiting {
                 check_after: self.config.check_after,
-            };
+            }
+        } else {
+            self.issue(request, now).unwrap_or_else(Decision::Rejected)
+        };
+        if attempt == 0 {
+            self.record_request(request, &decision, now);
         }
-        self.issue(request, now).unwrap_or_else(Decision::Rejected)
+        decision
     }
 
     /// A certificate rejected in certConf, or never confirmed, is revoked with reason

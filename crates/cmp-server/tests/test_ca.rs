@@ -563,6 +563,44 @@ fn polling_answers_waiting_poll_count_times_then_decides() {
 }
 
 #[test]
+fn requests_log_has_one_line_per_enrollment_transaction_with_its_first_decision() {
+    let dir = Scratch::new("requests-log");
+    let at = now();
+    let t = unix(at);
+    let log = |ca: &str| std::fs::read_to_string(dir.path(ca).join("requests.log")).expect("log");
+
+    let polling = ca_with(TestCaConfig {
+        directory: Some(dir.path("polling")),
+        poll_count: 2,
+        ..TestCaConfig::default()
+    });
+    let mut patient = simple_request(RequestKind::Ir, &key(KeyType::P256), "CN=a.example");
+    patient.transaction_id = vec![0xab; 16];
+    for attempt in 0..2 {
+        polling.certify(&patient, attempt, at);
+    }
+    granted(polling.certify(&patient, 2, at));
+    let want = format!("{t} ir {} waiting\n", "ab".repeat(16));
+    assert_eq!(log("polling"), want, "pollReqs add no line");
+
+    let deciding = ca_with(TestCaConfig {
+        directory: Some(dir.path("deciding")),
+        ..TestCaConfig::default()
+    });
+    let mut fine = simple_request(RequestKind::Cr, &key(KeyType::P256), "CN=b.example");
+    fine.transaction_id = vec![0x01, 0x02];
+    granted(deciding.certify(&fine, 0, at));
+    let mut nameless = request(
+        RequestKind::P10cr,
+        &CertRequestBuilder::new(spki(&key(KeyType::P256))),
+    );
+    nameless.transaction_id = vec![0xff];
+    refused(deciding.certify(&nameless, 0, at));
+    let want = format!("{t} cr 0102 granted\n{t} p10cr ff rejected\n");
+    assert_eq!(log("deciding"), want);
+}
+
+#[test]
 fn revoked_certificate_is_on_a_crl_that_openssl_verifies() {
     let ca = ca();
     let at = now();

@@ -1,12 +1,17 @@
 //! The test CA's state in a directory: keys and certificates as PEM, and append-only
-//! logs of issued and revoked serial numbers, so a restart keeps its CRL.
+//! logs of issued and revoked serial numbers, so a restart keeps its CRL, and of the
+//! certification requests decided, so a test can count enrollments.
 //!
 //! ```text
 //! root.pem root.key issuing.pem issuing.key server.pem server.key   (keys mode 0600)
 //! ca.pem        issuing CA, root, and the CMP server's protection certificate
 //! issued.log    <serial hex> <notAfter, Unix seconds>
 //! revoked.log   <serial hex> <revocation time, Unix seconds> <CRLReason or ->
+//! requests.log  <Unix seconds> <ir|cr|kur|p10cr> <transactionID hex> <granted|waiting|rejected>
 //! ```
+//!
+//! requests.log has one line per enrollment transaction, written at its first decision
+//! (pollReqs that follow a "waiting" add none); it is an audit trail, never read back.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -40,6 +45,7 @@ pub(crate) struct Store {
     dir: PathBuf,
     issued: Mutex<File>,
     revoked: Mutex<File>,
+    requests: Mutex<File>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestCaError + '_ {
@@ -163,6 +169,7 @@ impl Store {
             dir: dir.to_path_buf(),
             issued: Mutex::new(append(&issued_path)?),
             revoked: Mutex::new(append(&revoked_path)?),
+            requests: Mutex::new(append(&dir.join("requests.log"))?),
         })
     }
 
@@ -181,6 +188,23 @@ impl Store {
             "issued.log",
             format!("{serial:032x} {not_after}\n"),
         )
+    }
+
+    /// Records the first decision on an enrollment transaction.
+    pub fn requested(
+        &self,
+        at: i64,
+        kind: &str,
+        transaction_id: &[u8],
+        outcome: &str,
+    ) -> Result<(), TestCaError> {
+        use std::fmt::Write as _;
+        let mut line = format!("{at} {kind} ");
+        for byte in transaction_id {
+            let _ = write!(line, "{byte:02x}");
+        }
+        let _ = writeln!(line, " {outcome}");
+        self.log(&self.requests, "requests.log", line)
     }
 
     /// Records a revocation.
