@@ -39,6 +39,8 @@ Options:
   --listen ADDR                   /healthz, /readyz, /metrics (default 0.0.0.0:8080)
   --leader-elect                  run the controllers only while holding a Lease
   --lease-namespace NS            the Lease's namespace (default: $POD_NAMESPACE)
+  --lease-name NAME               the Lease's name, one per installation (default
+                                  cmpv2-issuer-leader)
   --log-format text|json          (default text)
   --help
 Exit codes: 0 after a clean shutdown (SIGTERM), 1 on a fatal error, 64 on bad usage.";
@@ -50,6 +52,7 @@ struct Options {
     listen: SocketAddr,
     leader_elect: bool,
     lease_namespace: Option<String>,
+    lease_name: Option<String>,
     log_format: Format,
 }
 
@@ -66,6 +69,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         listen: ([0, 0, 0, 0], 8080).into(),
         leader_elect: false,
         lease_namespace: pod_namespace,
+        lease_name: None,
         log_format: Format::Text,
     };
     let mut args = args.peekable();
@@ -84,6 +88,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--listen" => o.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
             "--leader-elect" => o.leader_elect = true,
             "--lease-namespace" => o.lease_namespace = Some(value()?),
+            "--lease-name" => o.lease_name = Some(value()?),
             "--log-format" => o.log_format = value()?.parse()?,
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -171,7 +176,13 @@ async fn run(options: Options) -> Result<(), String> {
         .lease_namespace
         .clone()
         .filter(|_| options.leader_elect);
-    let lease = lease.map(|ns| LeaseSettings::new(ns, identity.clone()));
+    let lease = lease.map(|ns| {
+        let mut lease = LeaseSettings::new(ns, identity.clone());
+        if let Some(name) = &options.lease_name {
+            lease.name.clone_from(name);
+        }
+        lease
+    });
     probes.ready.store(true, Ordering::Relaxed);
     if let Some(lease) = &lease {
         logs::log(
@@ -388,6 +399,17 @@ mod tests {
         assert_eq!(o.namespace.as_deref(), Some("apps"));
         assert_eq!(o.concurrency, 3);
         assert_eq!(o.log_format, Format::Json);
+        assert_eq!(o.lease_name, None);
+        let o = args(&[
+            "--leader-elect",
+            "--lease-namespace",
+            "ns",
+            "--lease-name",
+            "a-b",
+        ])
+        .expect("valid");
+        assert_eq!(o.lease_name.as_deref(), Some("a-b"));
+        assert!(args(&["--lease-name"]).is_err());
         assert!(args(&["--concurrency", "0"]).is_err());
         assert!(args(&["--listen", "nowhere"]).is_err());
         assert!(args(&["--bogus"]).is_err());
