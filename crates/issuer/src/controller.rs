@@ -167,21 +167,32 @@ impl Context {
     /// Forgets what is held for requests and issuers that no longer exist: the
     /// reconcilers are not called for deleted objects, so without this the maps would
     /// grow with every request deleted before it finished and every deleted issuer.
-    /// `live_requests` and `live_issuers` are the UIDs that still exist.
-    pub fn forget_deleted(&self, live_requests: &HashSet<String>, live_issuers: &HashSet<String>) {
+    /// `live_requests` and `live_issuers` are the UIDs in the caches now. An entry is
+    /// dropped only when its UID was missing at the previous sweep too (`absent`, which
+    /// this updates): an object created after the caches were read but entered here
+    /// before the sweep is missing once, then found.
+    pub fn forget_deleted(
+        &self,
+        live_requests: &HashSet<String>,
+        live_issuers: &HashSet<String>,
+        absent: &mut Absent,
+    ) {
+        let before = std::mem::take(absent);
+        let mut requests = Sweep::new(live_requests, &before.requests, &mut absent.requests);
         self.attempts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| live_requests.contains(uid));
+            .retain(|uid, _| requests.keep(uid));
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| live_requests.contains(uid));
+            .retain(|uid, _| requests.keep(uid));
+        let mut issuers = Sweep::new(live_issuers, &before.issuers, &mut absent.issuers);
         self.issuer_probes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| live_issuers.contains(uid));
-        self.metrics.forget_issuers_but(live_issuers);
+            .retain(|uid, _| issuers.keep(uid));
+        self.metrics.retain_issuers(|uid| issuers.keep(uid));
     }
 
     fn forget(&self, uid: &str) {
@@ -193,6 +204,47 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uid);
+    }
+}
+
+/// UIDs that [`Context::forget_deleted`] found missing from the caches at its last
+/// sweep.
+#[derive(Debug, Default)]
+pub struct Absent {
+    requests: HashSet<String>,
+    issuers: HashSet<String>,
+}
+
+/// One sweep over the entries of one object kind.
+struct Sweep<'a> {
+    live: &'a HashSet<String>,
+    absent_before: &'a HashSet<String>,
+    absent_now: &'a mut HashSet<String>,
+}
+
+impl<'a> Sweep<'a> {
+    fn new(
+        live: &'a HashSet<String>,
+        absent_before: &'a HashSet<String>,
+        absent_now: &'a mut HashSet<String>,
+    ) -> Self {
+        Self {
+            live,
+            absent_before,
+            absent_now,
+        }
+    }
+
+    /// Whether to keep the entry of `uid`: live, or missing for the first time.
+    fn keep(&mut self, uid: &str) -> bool {
+        if self.live.contains(uid) {
+            return true;
+        }
+        if self.absent_before.contains(uid) {
+            return false;
+        }
+        self.absent_now.insert(uid.to_owned());
+        true
     }
 }
 
@@ -673,7 +725,19 @@ mod tests {
                 .issuer_ready("CMPv2Issuer", uid.to_owned(), true);
         }
         let live = HashSet::from(["live".to_owned()]);
-        ctx.forget_deleted(&live, &live);
+        let mut absent = Absent::default();
+        // The first sweep that misses an entry keeps it: its object may be younger than
+        // the caches read.
+        ctx.forget_deleted(&live, &live, &mut absent);
+        assert!(ctx.too_early("gone", now).is_some());
+        assert!(ctx.issued_in_memory("gone").is_some());
+        assert!(ctx.probe_not_due("gone", Some(1), now).is_some());
+        assert!(
+            ctx.metrics
+                .render()
+                .contains("cmpv2_issuer_issuers_ready{kind=\"CMPv2Issuer\"} 2\n")
+        );
+        ctx.forget_deleted(&live, &live, &mut absent);
         assert!(ctx.too_early("live", now).is_some());
         assert!(ctx.issued_in_memory("live").is_some());
         assert!(ctx.probe_not_due("live", Some(1), now).is_some());

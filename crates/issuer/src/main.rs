@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cmpv2_issuer::api::{CMPv2ClusterIssuer, CMPv2Issuer};
 use cmpv2_issuer::cert_manager::CertificateRequest;
-use cmpv2_issuer::controller::{self, Context, Settings};
+use cmpv2_issuer::controller::{self, Absent, Context, Settings};
 use cmpv2_issuer::issuer_health::{self, IssuerObject};
 use cmpv2_issuer::leader::{self, LeaseSettings};
 use cmpv2_issuer::logs::{self, Format, Level};
@@ -280,7 +280,8 @@ struct Stores {
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// Every [`FORGET_EVERY`], once the caches are filled, drops what the context holds for
-/// requests and issuers that no longer exist ([`Context::forget_deleted`]).
+/// requests and issuers that no longer exist ([`Context::forget_deleted`]): an entry goes
+/// at the second sweep that finds its object missing, one to two minutes after deletion.
 async fn forget_deleted(stores: Stores, ctx: Arc<Context>) {
     let filled = tokio::try_join!(
         stores.requests.wait_until_ready(),
@@ -292,12 +293,13 @@ async fn forget_deleted(stores: Stores, ctx: Arc<Context>) {
     }
     let mut tick = tokio::time::interval(FORGET_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut absent = Absent::default();
     loop {
         tick.tick().await;
         let live_requests = uids(&stores.requests);
         let mut live_issuers = uids(&stores.issuers);
         live_issuers.extend(uids(&stores.cluster_issuers));
-        ctx.forget_deleted(&live_requests, &live_issuers);
+        ctx.forget_deleted(&live_requests, &live_issuers, &mut absent);
     }
 }
 

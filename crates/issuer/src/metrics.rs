@@ -9,7 +9,7 @@
 //!   `ok` or `error`.
 //! - `cmpv2_issuer_issuers_ready{kind}`: issuers whose last probe found the CA.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,11 +112,11 @@ impl Metrics {
     }
 
     /// Forgets every issuer whose UID is not in `live` (deleted issuers).
-    pub fn forget_issuers_but(&self, live: &HashSet<String>) {
+    pub fn retain_issuers(&self, mut keep: impl FnMut(&str) -> bool) {
         self.ready
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| live.contains(uid));
+            .retain(|uid, _| keep(uid));
     }
 
     /// The text exposition (Prometheus format 0.0.4).
@@ -197,6 +197,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn value(text: &str, series: &str) -> String {
         text.lines()
@@ -222,7 +223,8 @@ mod tests {
         m.issuer_ready("CMPv2Issuer", "uid-y".into(), false);
         m.issuer_ready("CMPv2Issuer", "uid-deleted".into(), true);
         m.issuer_ready("CMPv2ClusterIssuer", "uid-z".into(), true);
-        m.forget_issuers_but(&HashSet::from(["uid-x".to_owned(), "uid-y".to_owned()]));
+        let live = HashSet::from(["uid-x".to_owned(), "uid-y".to_owned()]);
+        m.retain_issuers(|uid| live.contains(uid));
         let text = m.render();
         assert_eq!(
             value(
