@@ -343,13 +343,15 @@ where
     Q: std::error::Error,
 {
     use kube::runtime::controller::Error;
-    let what = match e {
-        Error::ReconcilerFailed(..) => "reconcile failed",
-        Error::QueueError(_) => "watch failed",
-        Error::ObjectNotFound(_) | Error::RunnerError(_) => "controller error",
+    let (level, what) = match e {
+        Error::ReconcilerFailed(..) => (Level::Warn, "reconcile failed"),
+        Error::QueueError(_) => (Level::Warn, "watch failed"),
+        // Deleted while its reconcile was queued: expected, nothing to do.
+        Error::ObjectNotFound(_) => (Level::Info, "object gone before its reconcile"),
+        Error::RunnerError(_) => (Level::Warn, "controller error"),
     };
     logs::log(
-        Level::Warn,
+        level,
         what,
         &[("controller", controller), ("error", &e.to_string())],
     );
