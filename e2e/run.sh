@@ -215,10 +215,13 @@ kubeconfig "$WORK/issuer.kubeconfig" "    token: $TOKEN"
 SECRET=e2e-shared-secret-$RANDOM$RANDOM
 CA_PORT=$(free_port)
 start_ca() { # name port dir extra-args...
-  local name=$1 port=$2 dir=$3; shift 3
+  local name=$1 port=$2 dir=$3 from=0; shift 3
+  [ ! -f "$WORK/logs/$name.log" ] || from=$(wc -l <"$WORK/logs/$name.log")
   start "$name" "$CMPV2" serve --listen "127.0.0.1:$port" --dir "$dir" \
     --ref e2e --secret "pass:$SECRET" --mac-ra --ra-trusted "$PKI/ra-ca.crt" "$@"
-  wait_for 30 "test CA $name" grep -q "listening on" "$WORK/logs/$name.log" ||
+  # This start's own line: a restart appends to the same log.
+  listening() { tail -n +"$((from + 1))" "$WORK/logs/$1.log" | grep -q "listening on"; }
+  wait_for 30 "test CA $name" listening "$name" ||
     die "$name: $(tail -n 20 "$WORK/logs/$name.log")"
 }
 start_ca ca "$CA_PORT" "$WORK/ca"
@@ -239,6 +242,9 @@ ca_root() { # ca-dir out : the CA's own certificate, the self-signed one in ca.p
 }
 ca_root "$WORK/ca" "$WORK/ca-root.pem"
 issued_count() { [ -f "$1/issued.log" ] && wc -l <"$1/issued.log" || echo 0; }
+# Enrollment transactions the CA has decided on, one line each (requests.log, written at
+# the first decision: granted, waiting or rejected).
+requests_count() { [ -f "$1/requests.log" ] && wc -l <"$1/requests.log" || echo 0; }
 
 # ---------------------------------------------------------------- cert-manager, issuer
 log "starting the cert-manager launcher"
@@ -259,7 +265,7 @@ start_issuer issuer "$ISSUER_PORT"
 metric() { # name-with-labels → value, or "unavailable" when /metrics does not answer
   local out
   out=$(curl -fsS --max-time 5 "http://127.0.0.1:$ISSUER_PORT/metrics" 2>/dev/null) || { echo unavailable; return; }
-  awk -v m="$1" '$1 == m { print $2 }' <<<"$out"
+  awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "unavailable" }' <<<"$out"
 }
 round_trips() { # CMP attempts so far, successful or not (or "unavailable")
   local ok err
@@ -402,6 +408,7 @@ k -n e2e-deny create secret generic cmp-shared-secret --from-literal=secret="$SE
 
 scenario_helm_lint() {
   "$HELM" lint "$CHART"
+  "$HELM" lint "$CHART" --set watchNamespace=apps --set clusterResourceNamespace=pki
 }
 
 # The issuer's probes: /healthz, /readyz (200 once the controllers run), /metrics.
@@ -458,17 +465,24 @@ scenario_1b() {
 #     it was marked Pending, so a request Ready sooner than that, by the issuer's own
 #     condition timestamps, was woken (a causal check, not a speed target: it signs in
 #     about a second, and the margin is the rest of the 30 s).
+epoch() { # resource → its Ready condition's lastTransitionTime in Unix seconds
+  local t; t=$(cond "$1" Ready lastTransitionTime)
+  [ -n "$t" ] || fail "no Ready lastTransitionTime on $1"
+  date -d "$t" +%s
+}
 scenario_1c() {
   certificate s1c s1c-tls CMPv2Issuer late-ca 24h | k apply -f -
   local cr; cr=$(request_with_reason s1c Pending 60)
-  local pending_at; pending_at=$(date -d "$(cond "certificaterequest/$cr" Ready lastTransitionTime)" +%s)
+  local pending_at; pending_at=$(epoch "certificaterequest/$cr")
   echo "waiting: $(cond "certificaterequest/$cr" Ready message)"
   mac_issuer late-ca "$CA_URL" | k apply -f -
   wait_ready cmpv2issuer/late-ca 60
-  local issuer_at; issuer_at=$(date -d "$(cond cmpv2issuer/late-ca Ready lastTransitionTime)" +%s)
+  local issuer_at; issuer_at=$(epoch cmpv2issuer/late-ca)
   wait_ready "certificaterequest/$cr" 90
-  local ready_at; ready_at=$(date -d "$(cond "certificaterequest/$cr" Ready lastTransitionTime)" +%s)
+  local ready_at; ready_at=$(epoch "certificaterequest/$cr")
   echo "Pending at +0 s, issuer Ready at +$((issuer_at - pending_at)) s, request Ready at +$((ready_at - pending_at)) s"
+  [ "$pending_at" -le "$issuer_at" ] && [ "$issuer_at" -le "$ready_at" ] ||
+    fail "out of order: Pending $pending_at, issuer Ready $issuer_at, request Ready $ready_at"
   [ $((ready_at - pending_at)) -lt 30 ] ||
     fail "Ready only $((ready_at - pending_at)) s after Pending: the requeue, not the issuer's watch, woke it"
   wait_ready certificate/s1c 60
@@ -569,6 +583,8 @@ scenario_3() {
 scenario_4() {
   k get cmpv2issuer/test-ca -n e2e >/dev/null 2>&1 || { mac_issuer test-ca "$CA_URL" | k apply -f -; wait_ready cmpv2issuer/test-ca 60; }
   stop ca
+  # Whatever happens here, the CA runs again for the scenarios after this one.
+  trap '[ -n "$(pid_of ca)" ] || start_ca ca "$CA_PORT" "$WORK/ca"' EXIT
   certificate s4 s4-tls CMPv2Issuer test-ca 24h | k apply -f -
   local cr=""
   local deadline=$((SECONDS + 60))
@@ -579,9 +595,17 @@ scenario_4() {
     [ $SECONDS -lt $deadline ] || fail "$cr never Pending: $(k get -n e2e certificaterequest/"$cr" -o jsonpath='{.status.conditions}')"
     sleep 0.5
   done
-  echo "while the CA is down: $(cond "certificaterequest/$cr" Ready message)"
+  local msg; msg=$(cond "certificaterequest/$cr" Ready message)
+  echo "while the CA is down: $msg"
+  grep -Eq "\(attempt [0-9]+, retrying in [0-9]+ s\)" <<<"$msg" || fail "no backoff in the message: $msg"
+  local trips0; trips0=$(round_trips)
   sleep 5
   [ "$(cond "certificaterequest/$cr" Ready reason)" = Pending ] || fail "$cr left Pending while the CA is down: $(cond "certificaterequest/$cr" Ready reason)"
+  local trips1; trips1=$(round_trips)
+  [ "$trips0" != unavailable ] && [ "$trips1" != unavailable ] || fail "/metrics unavailable"
+  # The backoff starts at 5 s and doubles: at most two attempts in these 5 s.
+  [ $((trips1 - trips0)) -le 2 ] || fail "$((trips1 - trips0)) attempts in 5 s while the CA is down: no backoff"
+  echo "attempts while the CA was down, over 5 s: $((trips1 - trips0)); $(cond "certificaterequest/$cr" Ready message)"
   start_ca ca "$CA_PORT" "$WORK/ca"
   local t=$SECONDS
   wait_ready certificate/s4 300
@@ -593,7 +617,8 @@ scenario_4() {
 #    reason, no retries.
 scenario_5() {
   k get cmpv2issuer/test-ca -n e2e >/dev/null 2>&1 || { mac_issuer test-ca "$CA_URL" | k apply -f -; wait_ready cmpv2issuer/test-ca 60; }
-  local before; before=$(round_trips)
+  local before requests0; before=$(round_trips); requests0=$(requests_count "$WORK/ca")
+  [ "$before" != unavailable ] || fail "/metrics unavailable"
   certificate s5 s5-tls CMPv2Issuer test-ca 24h "  isCA: true" | k apply -f -
   local cr; cr=$(request_with_reason s5 Failed 60)
   local msg; msg=$(cond "certificaterequest/$cr" Ready message)
@@ -601,13 +626,15 @@ scenario_5() {
   grep -q "end-entity certificates only" <<<"$msg" || fail "the CA's reason is not in the message"
   [ -n "$(k get -n e2e certificaterequest/"$cr" -o jsonpath='{.status.failureTime}')" ] || fail "no failureTime"
   local after; after=$(round_trips)
+  [ "$after" != unavailable ] && [ "$after" -gt "$before" ] || fail "round trips: $before before, $after at Failed"
   sleep 15
-  local later; later=$(round_trips)
+  local later requests1; later=$(round_trips); requests1=$(requests_count "$WORK/ca")
   [ "$later" = "$after" ] || fail "round trips went on after Failed: $after → $later"
+  [ "$requests1" = $((requests0 + 1)) ] || fail "the CA decided $((requests1 - requests0)) enrollments, want 1"
+  tail -n 1 "$WORK/ca/requests.log" | grep -q " rejected$" || fail "the CA's last decision: $(tail -n 1 "$WORK/ca/requests.log")"
   local n; n=$(k get certificaterequests -n e2e -o name | grep -c "s5-" || true)
   [ "$n" = 1 ] || fail "$n CertificateRequests for s5 (cert-manager's backoff is 1 h)"
-  echo "round trips: $before before, $after at Failed, $later 15 s later; 1 CertificateRequest"
-  [ "$before" != unavailable ] || echo "note: /metrics unavailable, so the retry check rests on the CertificateRequest count and its Failed status only"
+  echo "round trips: $before before, $after at Failed, $later 15 s later; the CA rejected 1 enrollment; 1 CertificateRequest"
   [ "$(cond "certificaterequest/$cr" Ready reason)" = Failed ] || fail "$cr left Failed"
 }
 
@@ -617,8 +644,9 @@ scenario_6() {
   NS=e2e-deny
   mac_issuer deny-ca "$CA_URL" | k apply -f -
   wait_ready cmpv2issuer/deny-ca 60
-  local issued0 trips0
-  issued0=$(issued_count "$WORK/ca"); trips0=$(round_trips)
+  local issued0 trips0 requests0
+  issued0=$(issued_count "$WORK/ca"); trips0=$(round_trips); requests0=$(requests_count "$WORK/ca")
+  [ "$trips0" != unavailable ] || fail "/metrics unavailable"
   bare_request s6 deny-ca denied.e2e.test
   sleep 3
   [ -z "$(k get -n e2e-deny certificaterequest/s6 -o jsonpath='{.status.certificate}')" ] || fail "issued before any approval"
@@ -632,10 +660,10 @@ scenario_6() {
   [ -n "$(k get -n e2e-deny certificaterequest/s6 -o jsonpath='{.status.failureTime}')" ] || fail "no failureTime"
   sleep 3
   [ "$(issued_count "$WORK/ca")" = "$issued0" ] || fail "the CA issued something"
+  [ "$(requests_count "$WORK/ca")" = "$requests0" ] || fail "the CA received an enrollment"
   [ "$(round_trips)" = "$trips0" ] || fail "the issuer talked to a CA"
   [ -z "$(k get -n e2e-deny certificaterequest/s6 -o jsonpath='{.metadata.annotations.cmpv2-issuer\.dev/in-flight}{.metadata.annotations.cmpv2-issuer\.dev/issued}')" ] ||
     fail "the issuer journaled an enrollment for a denied request"
-  [ "$trips0" != unavailable ] || echo "note: /metrics unavailable, checked with the CA's issued.log and the request's annotations only"
   echo "Denied: $(cond certificaterequest/s6 Ready message)"
 }
 
@@ -665,6 +693,7 @@ yes list certificaterequests.cert-manager.io e2e-scoped
 yes watch certificaterequests.cert-manager.io e2e-scoped
 yes patch certificaterequests.cert-manager.io e2e-scoped
 yes patch certificaterequests.cert-manager.io e2e-scoped status
+yes get cmpv2issuers.cmpv2-issuer.dev e2e-scoped
 yes list cmpv2issuers.cmpv2-issuer.dev e2e-scoped
 yes watch cmpv2issuers.cmpv2-issuer.dev e2e-scoped
 yes patch cmpv2issuers.cmpv2-issuer.dev e2e-scoped status
@@ -672,9 +701,14 @@ yes create events.events.k8s.io e2e-scoped
 yes patch events.events.k8s.io e2e-scoped
 yes get secrets cmpv2-issuer
 yes get configmaps cmpv2-issuer
+yes get cmpv2clusterissuers.cmpv2-issuer.dev cluster
 yes list cmpv2clusterissuers.cmpv2-issuer.dev cluster
 yes watch cmpv2clusterissuers.cmpv2-issuer.dev cluster
 yes patch cmpv2clusterissuers.cmpv2-issuer.dev cluster status
+yes get leases.coordination.k8s.io cmpv2-issuer
+yes create leases.coordination.k8s.io cmpv2-issuer
+yes update leases.coordination.k8s.io cmpv2-issuer
+no get leases.coordination.k8s.io e2e-scoped
 no list secrets e2e-scoped
 no get secrets kube-system
 no get secrets e2e
@@ -692,7 +726,14 @@ EOF
   # Whatever happens here, the main issuer runs again for the scenarios after this one.
   trap 'stop issuer-scoped; start_issuer issuer "$ISSUER_PORT"' EXIT
   local port; port=$(free_port)
-  start_issuer issuer-scoped "$port" "$WORK/scoped.kubeconfig" --namespace e2e-scoped
+  # With leader election as the chart runs it: its Lease, under its own name.
+  local lease; lease=$(grep -o -- '--lease-name=[^ ]*' "$WORK/chart-scoped.yaml" | cut -d= -f2)
+  [ "$lease" = scoped-cmpv2-issuer-leader ] || fail "the chart names the Lease '$lease'"
+  start_issuer issuer-scoped "$port" "$WORK/scoped.kubeconfig" --namespace e2e-scoped \
+    --leader-elect --lease-namespace cmpv2-issuer --lease-name "$lease"
+  local holder; holder=$(k -n cmpv2-issuer get lease "$lease" -o jsonpath='{.spec.holderIdentity}')
+  [ -n "$holder" ] || fail "Lease $lease has no holder"
+  echo "the scoped issuer holds Lease cmpv2-issuer/$lease as $holder"
   # A cluster issuer Ready under the scoped issuer alone: it read the Secret its cluster
   # issuer names in the cluster resource namespace (the -cluster-resources Role).
   k -n cmpv2-issuer create secret generic cmp-shared-secret --from-literal=secret="$SECRET" >/dev/null
@@ -725,7 +766,8 @@ EOF
 }
 
 # 7. The issuer SIGKILLed while the CA answers "waiting": the restarted issuer resumes the
-#    same transaction, and that CA issued exactly one certificate.
+#    same transaction: that CA saw exactly one enrollment (requests.log) and issued one
+#    certificate.
 scenario_7() {
   local port; port=$(free_port)
   start_ca ca7 "$port" "$WORK/ca7" --poll 4 --check-after 3
@@ -737,12 +779,15 @@ scenario_7() {
   local cr deadline
   cr=$(first_request s7 60)
   deadline=$((SECONDS + 60))
-  until [ -n "$(k get -n e2e certificaterequest/"$cr" -o jsonpath='{.metadata.annotations.cmpv2-issuer\.dev/in-flight}')" ]; do
-    [ $SECONDS -lt $deadline ] || fail "no in-flight annotation on $cr"
+  # Killed once the CA has answered "waiting" (the request's message says so).
+  until [ -n "$(k get -n e2e certificaterequest/"$cr" -o jsonpath='{.metadata.annotations.cmpv2-issuer\.dev/in-flight}')" ] &&
+        grep -q 'answered "waiting"' <<<"$(cond "certificaterequest/$cr" Ready message)"; do
+    [ $SECONDS -lt $deadline ] || fail "$cr never waiting: $(cond "certificaterequest/$cr" Ready message)"
     sleep 0.2
   done
-  sleep 1
   stop issuer KILL
+  # Whatever happens here, the issuer runs again for the scenarios after this one.
+  trap '[ -n "$(pid_of issuer)" ] || start_issuer issuer "$ISSUER_PORT"' EXIT
   local tx; tx=$(in_flight_tx "$cr")
   [ -n "$tx" ] || fail "no transactionID in the in-flight checkpoint"
   echo "killed the issuer (SIGKILL) while $cr was in flight, transactionID $tx"
@@ -761,8 +806,13 @@ scenario_7() {
     sleep 0.3
   done
   echo "the same transactionID seen $seen times after the restart"
+  [ "$seen" -gt 0 ] || fail "no checkpoint seen after the restart: nothing shows it resumed"
   local n; n=$(issued_count "$WORK/ca7")
   [ "$n" = 1 ] || fail "the CA issued $n certificates, want exactly 1"
+  # One enrollment transaction at the CA, the one the killed issuer started.
+  [ "$(requests_count "$WORK/ca7")" = 1 ] || fail "the CA saw $(requests_count "$WORK/ca7") enrollments: $(cat "$WORK/ca7/requests.log")"
+  local logged; logged=$(awk '{print toupper($3)}' "$WORK/ca7/requests.log")
+  [ "$logged" = "$(tr a-f A-F <<<"$tx")" ] || fail "the CA's enrollment is transaction $logged, the checkpoint's $tx"
   check_secret s7-tls "$WORK/s7" s7.e2e.test,alt-s7.e2e.test 192.0.2.10 24 "$WORK/ca7-root.pem"
   echo "one enrollment, resumed after the restart"
 }
