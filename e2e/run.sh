@@ -97,10 +97,15 @@ start() { # name command... : runs in the background, output in $WORK/logs/name.
   disown $!  # stopped through its pid file; no job notices when a scenario kills it
 }
 
+# Ports come from below the kernel's ephemeral range: a port from inside it can be taken
+# between the check and the bind by the local end of any outgoing connection (etcd and
+# the API server open many), which made a listener fail with "Address already in use".
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$EPHEMERAL_LOW" -gt 12000 ] || die "the ephemeral port range starts at $EPHEMERAL_LOW: no room below it"
 free_port() { # a TCP port nobody listens on now, and not handed out before
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
     grep -qx "$p" "$WORK/ports" 2>/dev/null && continue
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p" >>"$WORK/ports"; echo "$p"; return; }
   done
