@@ -97,6 +97,18 @@ start() { # name command... : runs in the background, output in $WORK/logs/name.
   disown $!  # stopped through its pid file; no job notices when a scenario kills it
 }
 
+count_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+# Starts a process as `start` does and waits until its log shows a line matching the
+# pattern, looking only at what this start wrote: a restart appends to the same log.
+start_until() { # name seconds pattern command...
+  local name=$1 secs=$2 pattern=$3 from; shift 3
+  from=$(count_lines "$WORK/logs/$name.log")
+  start "$name" "$@"
+  wait_for "$secs" "$name: $pattern" logged_since "$name" "$from" "$pattern"
+}
+logged_since() { tail -n +"$(($2 + 1))" "$WORK/logs/$1.log" | grep -q -- "$3"; }
+
 # Ports come from below the kernel's ephemeral range: a port from inside it can be taken
 # between the check and the bind by the local end of any outgoing connection (etcd and
 # the API server open many), which made a listener fail with "Address already in use".
@@ -220,13 +232,9 @@ kubeconfig "$WORK/issuer.kubeconfig" "    token: $TOKEN"
 SECRET=e2e-shared-secret-$RANDOM$RANDOM
 CA_PORT=$(free_port)
 start_ca() { # name port dir extra-args...
-  local name=$1 port=$2 dir=$3 from=0; shift 3
-  [ ! -f "$WORK/logs/$name.log" ] || from=$(wc -l <"$WORK/logs/$name.log")
-  start "$name" "$CMPV2" serve --listen "127.0.0.1:$port" --dir "$dir" \
-    --ref e2e --secret "pass:$SECRET" --mac-ra --ra-trusted "$PKI/ra-ca.crt" "$@"
-  # This start's own line: a restart appends to the same log.
-  listening() { tail -n +"$((from + 1))" "$WORK/logs/$1.log" | grep -q "listening on"; }
-  wait_for 30 "test CA $name" listening "$name" ||
+  local name=$1 port=$2 dir=$3; shift 3
+  start_until "$name" 30 "listening on" "$CMPV2" serve --listen "127.0.0.1:$port" --dir "$dir" \
+    --ref e2e --secret "pass:$SECRET" --mac-ra --ra-trusted "$PKI/ra-ca.crt" "$@" ||
     die "$name: $(tail -n 20 "$WORK/logs/$name.log")"
 }
 start_ca ca "$CA_PORT" "$WORK/ca"
@@ -246,24 +254,21 @@ ca_root() { # ca-dir out : the CA's own certificate, the self-signed one in ca.p
   [ -s "$2" ] || die "no self-signed certificate in $1/ca.pem"
 }
 ca_root "$WORK/ca" "$WORK/ca-root.pem"
-issued_count() { [ -f "$1/issued.log" ] && wc -l <"$1/issued.log" || echo 0; }
+issued_count() { count_lines "$1/issued.log"; }
 # Enrollment transactions the CA has decided on, one line each (requests.log, written at
 # the first decision: granted, waiting or rejected).
-requests_count() { [ -f "$1/requests.log" ] && wc -l <"$1/requests.log" || echo 0; }
+requests_count() { count_lines "$1/requests.log"; }
 
 # ---------------------------------------------------------------- cert-manager, issuer
 log "starting the cert-manager launcher"
 start cert-manager env KUBECONFIG="$WORK/admin.kubeconfig" "$CERT_MANAGER" --namespace e2e -v 2
 ISSUER_PORT=$(free_port)
 start_issuer() { # name port [kubeconfig [extra-args...]] (default: the chart's ServiceAccount)
-  local name=$1 port=$2 kubeconfig=${3:-$WORK/issuer.kubeconfig} from=0
+  local name=$1 port=$2 kubeconfig=${3:-$WORK/issuer.kubeconfig}
   shift $(($# < 3 ? $# : 3))
-  [ ! -f "$WORK/logs/$name.log" ] || from=$(wc -l <"$WORK/logs/$name.log")
-  start "$name" env KUBECONFIG="$kubeconfig" RUST_BACKTRACE=0 "$ISSUER" \
-    --cluster-resource-namespace cmpv2-issuer --listen "127.0.0.1:$port" --log-format text "$@"
   # Its log says when the controllers run (/readyz is checked by the probes scenario).
-  started() { tail -n +"$((from + 1))" "$WORK/logs/$1.log" | grep -q "controllers started"; }
-  wait_for 60 "$name to start its controllers" started "$name" ||
+  start_until "$name" 60 "controllers started" env KUBECONFIG="$kubeconfig" RUST_BACKTRACE=0 "$ISSUER" \
+    --cluster-resource-namespace cmpv2-issuer --listen "127.0.0.1:$port" --log-format text "$@" ||
     die "$name: $(tail -n 20 "$WORK/logs/$name.log")"
 }
 start_issuer issuer "$ISSUER_PORT"
@@ -545,8 +550,8 @@ scenario_2() {
   check_secret s2-tls "$WORK/s2" s2.e2e.test,alt-s2.e2e.test 192.0.2.10 24 "$WORK/ca-root.pem"
 
   local port; port=$(free_port)
-  start ca-not-ra "$CMPV2" serve --listen "127.0.0.1:$port" --dir "$WORK/ca-not-ra" --trusted "$PKI/ra-ca.crt"
-  wait_for 30 "test CA ca-not-ra" grep -q "listening on" "$WORK/logs/ca-not-ra.log" ||
+  start_until ca-not-ra 30 "listening on" "$CMPV2" serve --listen "127.0.0.1:$port" \
+    --dir "$WORK/ca-not-ra" --trusted "$PKI/ra-ca.crt" ||
     fail "ca-not-ra: $(tail -n 20 "$WORK/logs/ca-not-ra.log")"
   k -n cmpv2-issuer create configmap not-ra-roots --from-file=ca.pem="$WORK/ca-not-ra/ca.pem"
   signed_cluster_issuer not-ra "http://127.0.0.1:$port/" not-ra-roots | k apply -f -

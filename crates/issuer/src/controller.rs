@@ -178,21 +178,21 @@ impl Context {
         absent: &mut Absent,
     ) {
         let before = std::mem::take(absent);
-        let mut requests = Sweep::new(live_requests, &before.requests, &mut absent.requests);
+        let mut keep_request = sweep(live_requests, &before.requests, &mut absent.requests);
         self.attempts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| requests.keep(uid));
+            .retain(|uid, _| keep_request(uid));
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| requests.keep(uid));
-        let mut issuers = Sweep::new(live_issuers, &before.issuers, &mut absent.issuers);
+            .retain(|uid, _| keep_request(uid));
+        let mut keep_issuer = sweep(live_issuers, &before.issuers, &mut absent.issuers);
         self.issuer_probes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|uid, _| issuers.keep(uid));
-        self.metrics.retain_issuers(|uid| issuers.keep(uid));
+            .retain(|uid, _| keep_issuer(uid));
+        self.metrics.retain_issuers(keep_issuer);
     }
 
     fn forget(&self, uid: &str) {
@@ -215,35 +215,21 @@ pub struct Absent {
     issuers: HashSet<String>,
 }
 
-/// One sweep over the entries of one object kind.
-struct Sweep<'a> {
+/// Whether to keep an entry, by its UID, in one sweep over one object kind: it is live,
+/// or missing for the first time (then noted in `absent_now`).
+fn sweep<'a>(
     live: &'a HashSet<String>,
     absent_before: &'a HashSet<String>,
     absent_now: &'a mut HashSet<String>,
-}
-
-impl<'a> Sweep<'a> {
-    fn new(
-        live: &'a HashSet<String>,
-        absent_before: &'a HashSet<String>,
-        absent_now: &'a mut HashSet<String>,
-    ) -> Self {
-        Self {
-            live,
-            absent_before,
-            absent_now,
-        }
-    }
-
-    /// Whether to keep the entry of `uid`: live, or missing for the first time.
-    fn keep(&mut self, uid: &str) -> bool {
-        if self.live.contains(uid) {
+) -> impl FnMut(&str) -> bool + 'a {
+    move |uid| {
+        if live.contains(uid) {
             return true;
         }
-        if self.absent_before.contains(uid) {
+        if absent_before.contains(uid) {
             return false;
         }
-        self.absent_now.insert(uid.to_owned());
+        absent_now.insert(uid.to_owned());
         true
     }
 }
@@ -717,37 +703,40 @@ mod tests {
             ca: String::new(),
             granted_with_mods: false,
         };
-        for uid in ["gone", "live"] {
+        for uid in ["gone", "live", "young"] {
             ctx.failed_attempt(uid, now);
             ctx.remember_issued(uid, record.clone());
             ctx.probed(uid, Some(1), now, Duration::from_secs(60));
             ctx.metrics
                 .issuer_ready("CMPv2Issuer", uid.to_owned(), true);
         }
-        let live = HashSet::from(["live".to_owned()]);
+        // What is held for a UID: backoff, issued record, probe schedule.
+        let held = |uid: &str| {
+            [
+                ctx.too_early(uid, now).is_some(),
+                ctx.issued_in_memory(uid).is_some(),
+                ctx.probe_not_due(uid, Some(1), now).is_some(),
+            ]
+        };
+        let ready_gauge = |n: u32| {
+            ctx.metrics.render().contains(&format!(
+                "cmpv2_issuer_issuers_ready{{kind=\"CMPv2Issuer\"}} {n}\n"
+            ))
+        };
         let mut absent = Absent::default();
-        // The first sweep that misses an entry keeps it: its object may be younger than
-        // the caches read.
+        // "young" was entered after the caches were read: missing from them once.
+        let live = HashSet::from(["live".to_owned()]);
         ctx.forget_deleted(&live, &live, &mut absent);
-        assert!(ctx.too_early("gone", now).is_some());
-        assert!(ctx.issued_in_memory("gone").is_some());
-        assert!(ctx.probe_not_due("gone", Some(1), now).is_some());
-        assert!(
-            ctx.metrics
-                .render()
-                .contains("cmpv2_issuer_issuers_ready{kind=\"CMPv2Issuer\"} 2\n")
-        );
+        for uid in ["gone", "live", "young"] {
+            assert_eq!(held(uid), [true; 3], "{uid} after the first sweep");
+        }
+        assert!(ready_gauge(3));
+        let live = HashSet::from(["live".to_owned(), "young".to_owned()]);
         ctx.forget_deleted(&live, &live, &mut absent);
-        assert!(ctx.too_early("live", now).is_some());
-        assert!(ctx.issued_in_memory("live").is_some());
-        assert!(ctx.probe_not_due("live", Some(1), now).is_some());
-        assert!(ctx.too_early("gone", now).is_none());
-        assert!(ctx.issued_in_memory("gone").is_none());
-        assert!(ctx.probe_not_due("gone", Some(1), now).is_none());
-        assert!(
-            ctx.metrics
-                .render()
-                .contains("cmpv2_issuer_issuers_ready{kind=\"CMPv2Issuer\"} 1\n")
-        );
+        ctx.forget_deleted(&live, &live, &mut absent);
+        assert_eq!(held("live"), [true; 3]);
+        assert_eq!(held("young"), [true; 3], "found at the second sweep: kept");
+        assert_eq!(held("gone"), [false; 3], "missing twice: dropped");
+        assert!(ready_gauge(2));
     }
 }

@@ -111,7 +111,7 @@ impl Metrics {
             .insert(uid, (kind, ready));
     }
 
-    /// Forgets every issuer whose UID is not in `live` (deleted issuers).
+    /// Keeps the issuers for whose UID `keep` says yes and forgets the rest (deleted issuers).
     pub fn retain_issuers(&self, mut keep: impl FnMut(&str) -> bool) {
         self.ready
             .lock()
