@@ -18,7 +18,7 @@ pub enum Requester {
     },
     /// By signature with `certificate`, which chains to a trusted anchor.
     Signer {
-        /// The signer's certificate (extraCerts[0]).
+        /// The signer's certificate (extraCerts\[0\]).
         certificate: Box<Certificate>,
         /// Whether this signer may vouch for proof-of-possession (raVerified).
         may_act_as_ra: bool,

@@ -1,7 +1,7 @@
-//! The CertificateRequest reconciler: [`triage`](crate::triage) says what the contract
+//! The CertificateRequest reconciler: [`triage`] says what the contract
 //! asks for, and this module does it against the API server: status by server-side
 //! apply on `/status`, the issuer looked up and required Ready, the CA asked through
-//! [`signer::sign`](crate::signer::sign) with the transaction journaled on the request,
+//! [`signer::sign`] with the transaction journaled on the request,
 //! retries with exponential backoff up to the issuer's retry limit, and events.
 
 use std::collections::{HashMap, HashSet};
