@@ -13,12 +13,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use cmp_proto::crmf::{CertReqMsg, CertTemplate, PopoPrivKey, ProofOfPossession};
-use cmp_proto::der::asn1::{Any, GeneralizedTime, ObjectIdentifier, OctetString};
+use cmp_proto::der::asn1::{Any, ObjectIdentifier, OctetString};
 use cmp_proto::der::{Decode, Encode};
 use cmp_proto::protection::{
     Pbkdf2Params, PbmParameter, Pbmac1Params, ProtectionKind, SharedSecret, verify_mac,
 };
 use cmp_proto::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use cmp_proto::time::GenTime;
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::ext::Extensions;
 use cmp_proto::x509_cert::ext::pkix::crl::CrlReason;
@@ -237,8 +238,8 @@ fn hex_and_text(bytes: &[u8]) -> String {
     }
 }
 
-fn time_text(time: &GeneralizedTime) -> String {
-    time.to_date_time().to_string()
+fn time_text(time: &GenTime) -> String {
+    time.to_string()
 }
 
 fn pvno_name(pvno: u8) -> &'static str {
@@ -484,7 +485,7 @@ fn itav_text(itav: &InfoTypeAndValue) -> String {
         oid::IT_IMPLICIT_CONFIRM => None,
         oid::IT_CONFIRM_WAIT_TIME => Some(
             value
-                .decode_as::<GeneralizedTime>()
+                .decode_as::<GenTime>()
                 .map_or_else(|_| "(malformed)".to_owned(), |t| time_text(&t)),
         ),
         oid::IT_CERT_PROFILE => Some(match itav.cert_profile_names() {

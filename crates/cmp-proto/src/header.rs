@@ -1,11 +1,12 @@
 //! The PKIHeader and the text and info values it carries.
 
 use der::Sequence;
-use der::asn1::{GeneralizedTime, OctetString};
+use der::asn1::OctetString;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::general::InfoTypeAndValue;
+use crate::time::GenTime;
 
 /// `pvno` value `cmp2000`: RFC 4210 messages.
 pub const PVNO_CMP2000: u8 = 2;
@@ -81,9 +82,10 @@ pub struct PkiHeader {
     pub sender: GeneralName,
     /// Who the message is for.
     pub recipient: GeneralName,
-    /// When the message was produced.
+    /// When the message was produced; fractional seconds as BouncyCastle writes them
+    /// are kept (see [`GenTime`]).
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    pub message_time: Option<GeneralizedTime>,
+    pub message_time: Option<GenTime>,
     /// The protection algorithm with its parameters (salt, iterations, ...).
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
     pub protection_alg: Option<AlgorithmIdentifierOwned>,

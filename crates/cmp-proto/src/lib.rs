@@ -36,6 +36,7 @@ mod poll;
 pub mod protection;
 mod revocation;
 mod status;
+pub mod time;
 
 pub use announcement::OpaqueContent;
 pub use body::{BodyType, PkiBody};

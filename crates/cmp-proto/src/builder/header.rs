@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use der::asn1::{GeneralizedTime, OctetString};
+use der::asn1::OctetString;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::body::PkiBody;
@@ -11,6 +11,7 @@ use crate::general::InfoTypeAndValue;
 use crate::header::{FreeText, PVNO_CMP2000, PkiHeader};
 use crate::message::{PkiMessage, protected_part_for};
 use crate::protection::Protector;
+use crate::time::GenTime;
 
 /// `n` bytes from the operating system's random source.
 pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
@@ -161,8 +162,7 @@ impl HeaderBuilder {
         extra: Vec<x509_cert::Certificate>,
     ) -> Result<PkiMessage> {
         self.header.message_time = Some(
-            GeneralizedTime::from_system_time(SystemTime::now())
-                .map_err(Error::encode("messageTime"))?,
+            GenTime::from_system_time(SystemTime::now()).map_err(Error::encode("messageTime"))?,
         );
         let (protection, mut extra_certs) = match protector {
             Some(protector) => {
