@@ -37,7 +37,8 @@ pub use body::{
 };
 pub use chain::validate_chain;
 pub use header::{
-    check_pvno, check_recip_nonce, check_sender, check_sender_nonce, check_transaction_id,
+    check_fresh_sender_nonce, check_pvno, check_recip_nonce, check_sender, check_sender_nonce,
+    check_transaction_id,
 };
 pub use protection::{check_protection, check_signer};
 pub use root_update::validate_root_ca_update;
@@ -110,6 +111,9 @@ pub struct ResponsePolicy {
     pub tolerate_reversed_rdns: bool,
     /// The sender every response must name, when known.
     pub expected_sender: Option<Name>,
+    /// Answer a p10cr only with certReqId -1, as RFC 9483 §4.1.4 says. Off by default:
+    /// EJBCA and Nokia NCM answer with 0, which is then accepted too.
+    pub strict_p10cr_cert_req_id: bool,
 }
 
 #[cfg(test)]

@@ -239,6 +239,10 @@ pub struct Compatibility {
     /// Accept a sender name whose RDNs come in reverse order (an EJBCA bug).
     #[serde(default)]
     pub tolerate_reversed_rdns: bool,
+    /// Accept a p10cr answer only for certReqId -1, as RFC 9483 §4.1.4 says. By default
+    /// 0 is accepted too: EJBCA and Nokia NCM answer p10cr with 0.
+    #[serde(default)]
+    pub strict_p10cr_cert_req_id: bool,
 }
 
 /// Timeouts and limits, in seconds.

@@ -107,6 +107,7 @@ pub fn ca_client(
         allow_unprotected_errors: spec.compatibility.accept_unprotected_errors,
         ignore_key_usage: spec.compatibility.ignore_signer_key_usage,
         tolerate_reversed_rdns: spec.compatibility.tolerate_reversed_rdns,
+        strict_p10cr_cert_req_id: spec.compatibility.strict_p10cr_cert_req_id,
         expected_sender: spec
             .expected_sender
             .as_deref()

@@ -335,7 +335,10 @@ impl Enrollment {
     fn step(&mut self, config: &ClientConfig, response: &[u8], now: SystemTime) -> Result<Step> {
         let msg = self.exchange.receive(config, response, now)?.message;
         match std::mem::replace(&mut self.state, State::Certificate) {
-            State::Certificate => self.on_cert_response(config, &msg, now),
+            State::Certificate => {
+                self.settle_p10cr_cert_req_id(config, &msg.body);
+                self.on_cert_response(config, &msg, now)
+            }
             State::PollRep { .. } => {
                 if let PkiBody::PollRep(poll) = &msg.body {
                     let wait = checks::check_poll_rep(
@@ -356,6 +359,22 @@ impl Enrollment {
                 checks::check_body_type(&msg.body, &[BodyType::PkiConf], "pkiConf")?;
                 Err(*error)
             }
+        }
+    }
+
+    /// A p10cr carries no certReqId; RFC 9483 §4.1.4 has the answer use -1, but EJBCA
+    /// (8.2 and 9.3), Nokia NCM and OpenSSL 3.0 answer with 0. Unless the policy is
+    /// strict, a first answer for 0 is taken as ours, and polls and certConf use 0 from
+    /// then on; any other id, or 0 in a later answer, still fails the certReqId check.
+    fn settle_p10cr_cert_req_id(&mut self, config: &ClientConfig, body: &PkiBody) {
+        let lenient = self.request_type == BodyType::P10cr
+            && self.cert_req_id == -1
+            && !config.policy.strict_p10cr_cert_req_id;
+        if let (true, Some(rep)) = (lenient, body.cert_rep())
+            && let [response] = rep.response.as_slice()
+            && response.cert_req_id == 0
+        {
+            self.cert_req_id = 0;
         }
     }
 
