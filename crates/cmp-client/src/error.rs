@@ -27,6 +27,8 @@ pub enum Error {
     RecipNonceMismatch,
     /// The senderNonce is absent or shorter than 128 bits (RFC 9483 §3.1).
     BadSenderNonce,
+    /// The response's senderNonce repeats the one of the peer's previous message.
+    SenderNonceReused,
     /// The sender is not the one configured as expected.
     UnexpectedSender {
         /// The header's sender.
@@ -130,6 +132,14 @@ pub enum Error {
         /// Which link is broken.
         reason: &'static str,
     },
+    /// A root CA key update is signed with an algorithm we cannot verify, so it can be
+    /// neither believed nor refused as forged.
+    RootUpdateUnsupportedAlgorithm {
+        /// Which certificate of the update (newWithNew, newWithOld, oldWithNew).
+        certificate: &'static str,
+        /// The algorithm, as cmp-proto names it.
+        source: cmp_proto::Error,
+    },
     /// The genp lacks the info type asked for.
     MissingInfo {
         /// The info type's name.
@@ -193,6 +203,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The CA's own answer when it refused: the status of a rejected ip/cp/kup/rp, or of
+    /// an error message (RFC 4210 §5.3.21), with its failInfo and text. `None` for every
+    /// other failure.
+    pub fn refusal(&self) -> Option<&PkiStatusInfo> {
+        match self {
+            Self::Rejected { status, .. } => Some(status),
+            Self::ErrorMessage { content } => Some(&content.pki_status_info),
+            _ => None,
+        }
+    }
+
     /// Whether the peer is to blame for a response that must not be trusted (as
     /// opposed to a refusal, a local mistake or a network failure).
     pub fn is_forged_or_broken_response(&self) -> bool {
@@ -215,7 +236,7 @@ impl Error {
             Self::UnsupportedPvno { .. } => F::UNSUPPORTED_VERSION,
             Self::TransactionIdMismatch => F::BAD_REQUEST,
             Self::RecipNonceMismatch => F::BAD_RECIPIENT_NONCE,
-            Self::BadSenderNonce => F::BAD_SENDER_NONCE,
+            Self::BadSenderNonce | Self::SenderNonceReused => F::BAD_SENDER_NONCE,
             Self::Unprotected { .. } | Self::NoSignerCertificate => F::BAD_MESSAGE_CHECK,
             Self::ProtectionInvalid(cmp_proto::Error::UnsupportedAlgorithm { .. }) => F::BAD_ALG,
             Self::ProtectionInvalid(_) => F::BAD_MESSAGE_CHECK,
@@ -242,6 +263,7 @@ impl Error {
             Self::PublicKeyMismatch
             | Self::CertificateUntrusted { .. }
             | Self::RootUpdateInvalid { .. } => F::INCORRECT_DATA,
+            Self::RootUpdateUnsupportedAlgorithm { .. } => F::BAD_ALG,
             // The CA did not decide in the time we wait: it is unavailable to us.
             Self::PollingDeadline => F::SYSTEM_UNAVAIL,
             Self::ConfirmationOutcomeUnknown { cause, .. } => return cause.fail_info(),
@@ -267,6 +289,9 @@ impl fmt::Display for Error {
             Self::BadSenderNonce => {
                 f.write_str("response senderNonce is missing or shorter than 128 bits")
             }
+            Self::SenderNonceReused => f.write_str(
+                "response senderNonce repeats the CA's previous one: a replayed or forged answer",
+            ),
             Self::UnexpectedSender { sender, expected } => {
                 write!(
                     f,
@@ -313,7 +338,15 @@ impl fmt::Display for Error {
                 write!(f, "expected one certificate response, got {got}")
             }
             Self::CertReqIdMismatch { expected, got } => {
-                write!(f, "response is for certReqId {got}, not our {expected}")
+                write!(f, "response is for certReqId {got}, not our {expected}")?;
+                if (*expected, *got) == (-1, 0) {
+                    // Only a strict policy refuses this (ResponsePolicy).
+                    f.write_str(
+                        " (the CA answers a p10cr with 0, as EJBCA does: \
+                         drop the strict p10cr certReqId setting to accept it)",
+                    )?;
+                }
+                Ok(())
             }
             Self::MissingCertificate => {
                 f.write_str("request granted but no certificate in the response")
@@ -341,6 +374,13 @@ impl fmt::Display for Error {
                 write!(f, "revocation response: {reason}")
             }
             Self::RootUpdateInvalid { reason } => write!(f, "root CA key update refused: {reason}"),
+            Self::RootUpdateUnsupportedAlgorithm {
+                certificate,
+                source,
+            } => write!(
+                f,
+                "root CA key update: {certificate} cannot be verified: {source}"
+            ),
             Self::MissingInfo { info_type } => {
                 write!(f, "the general response holds no {info_type}")
             }

@@ -298,9 +298,18 @@ async fn typed_general_messages_against_openssl() {
     let server = MockServer::mac(&[]);
     let client = client(&server);
     assert_eq!(client.ca_certs().await.expect("caCerts"), vec![]);
-    // OpenSSL 3.0 cannot process the two-entry genm of RFC 9483 §4.3.2.
+    // OpenSSL 3.0 predates RFC 9483 §4.3.2: it echoes our one rootCaCert entry instead
+    // of answering rootCaKeyUpdate, which is no answer to the question.
     let err = client.root_ca_update(&cert("root.pem")).await.unwrap_err();
-    assert!(matches!(err, Error::ErrorMessage { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::MissingInfo {
+                info_type: "rootCaKeyUpdate"
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(
         client.cert_req_template().await.expect("certReqTemplate"),
         None
@@ -372,6 +381,10 @@ impl GenpCa {
         let PkiBody::Genm(asked) = &genm.body else {
             panic!("{}", genm.body.body_type())
         };
+        if asked.iter().any(|i| i.info_type == oid::IT_ROOT_CA_CERT) {
+            // RFC 9483 §4.3.2: rootCaCert alone, not beside a rootCaKeyUpdate request.
+            assert_eq!(asked.len(), 1, "a root CA update genm holds one entry");
+        }
         let genp = asked
             .iter()
             .filter_map(|itav| match itav.info_type {
@@ -379,7 +392,8 @@ impl GenpCa {
                     cert("root.pem"),
                     cert("server.pem"),
                 ])),
-                oid::IT_ROOT_CA_KEY_UPDATE => Some(InfoTypeAndValue::root_ca_key_update_value(
+                // Asked with rootCaCert, answered with rootCaKeyUpdate.
+                oid::IT_ROOT_CA_CERT => Some(InfoTypeAndValue::root_ca_key_update_value(
                     &RootCaKeyUpdateContent {
                         new_with_new: root_update_cert("new-with-new.pem"),
                         new_with_old: Some(root_update_cert("new-with-old.pem")),

@@ -62,6 +62,14 @@ fn replayed_nonce_of_an_earlier_request() {
 }
 
 #[test]
+fn pkiconf_repeating_the_ips_sender_nonce() {
+    assert!(matches!(
+        rejected(Forgery::ReusedSenderNonce),
+        Error::SenderNonceReused
+    ));
+}
+
+#[test]
 fn missing_sender_nonce() {
     assert!(matches!(
         rejected(Forgery::MissingSenderNonce),

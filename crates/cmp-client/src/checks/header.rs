@@ -41,6 +41,17 @@ pub fn check_sender_nonce(header: &PkiHeader) -> Result<OctetString> {
     }
 }
 
+/// The peer's senderNonce is fresh: not the one of its previous message in this
+/// transaction (RFC 4210 §5.1.1: each message gets a new nonce, against replay). A
+/// pkiConf that repeats the ip's senderNonce is a replayed or forged answer.
+pub fn check_fresh_sender_nonce(nonce: &OctetString, previous: Option<&OctetString>) -> Result<()> {
+    if previous == Some(nonce) {
+        Err(Error::SenderNonceReused)
+    } else {
+        Ok(())
+    }
+}
+
 /// The sender is the expected one, when one is configured.
 pub fn check_sender(header: &PkiHeader, expected: Option<&Name>) -> Result<()> {
     let Some(expected) = expected else {
@@ -71,6 +82,18 @@ mod tests {
     use super::*;
     use crate::checks::test_support::header;
     use std::str::FromStr;
+
+    #[test]
+    fn rejects_a_sender_nonce_repeated_from_the_previous_answer() {
+        let first = OctetString::new(vec![1; 16]).expect("nonce");
+        let second = OctetString::new(vec![2; 16]).expect("nonce");
+        assert!(check_fresh_sender_nonce(&first, None).is_ok());
+        assert!(check_fresh_sender_nonce(&second, Some(&first)).is_ok());
+        assert!(matches!(
+            check_fresh_sender_nonce(&first, Some(&first)),
+            Err(Error::SenderNonceReused)
+        ));
+    }
 
     #[test]
     fn rejects_unsupported_pvno() {

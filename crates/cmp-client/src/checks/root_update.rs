@@ -7,6 +7,8 @@
 
 use std::time::SystemTime;
 
+use cmp_proto::der::Encode;
+use cmp_proto::protection::verify_signature_bytes;
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::{Limits, RootCaKeyUpdateContent};
 
@@ -26,6 +28,13 @@ pub fn validate_root_ca_update(
 ) -> Result<Certificate> {
     let new = &update.new_with_new;
     let new_tbs = new.tbs_certificate();
+    supported("newWithNew", new, new, limits)?;
+    if let Some(nwo) = &update.new_with_old {
+        supported("newWithOld", nwo, old_root, limits)?;
+    }
+    if let Some(own) = &update.old_with_new {
+        supported("oldWithNew", own, new, limits)?;
+    }
     if !signed_by(new, new, limits) {
         return Err(invalid("newWithNew is not self-signed"));
     }
@@ -64,6 +73,35 @@ pub fn validate_root_ca_update(
         }
     }
     Ok(new.clone())
+}
+
+/// A signature algorithm (or key) we do not implement is named as such, rather than
+/// reported as a signature that does not verify.
+fn supported(
+    which: &'static str,
+    cert: &Certificate,
+    issuer: &Certificate,
+    limits: &Limits,
+) -> Result<()> {
+    let (Ok(tbs), Some(signature)) = (cert.tbs_certificate().to_der(), cert.signature().as_bytes())
+    else {
+        return Ok(()); // signed_by reports it
+    };
+    match verify_signature_bytes(
+        issuer.tbs_certificate().subject_public_key_info(),
+        cert.signature_algorithm(),
+        &tbs,
+        signature,
+        limits,
+    ) {
+        Err(source @ cmp_proto::Error::UnsupportedAlgorithm { .. }) => {
+            Err(Error::RootUpdateUnsupportedAlgorithm {
+                certificate: which,
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +176,34 @@ mod tests {
             reason(check(&u, &cert("root.pem"))),
             "newWithOld certifies another key or name than newWithNew"
         );
+    }
+
+    #[test]
+    fn names_a_signature_algorithm_it_cannot_verify() {
+        // newWithNew as a CA on ML-DSA-65 would send it (RFC 9881): not "not self-signed".
+        #[derive(der::Sequence)]
+        struct Signed {
+            tbs: der::asn1::Any,
+            algorithm: spki::AlgorithmIdentifierOwned,
+            signature: der::asn1::BitString,
+        }
+        use der::{Decode, Encode};
+        let der = update_cert("new-with-new.pem").to_der().expect("der");
+        let mut signed = Signed::from_der(&der).expect("a signed certificate");
+        signed.algorithm = spki::AlgorithmIdentifierOwned {
+            oid: der::asn1::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.18"),
+            parameters: None,
+        };
+        let mut u = update();
+        u.new_with_new =
+            Certificate::from_der(&signed.to_der().expect("der")).expect("still a certificate");
+        match check(&u, &cert("root.pem")) {
+            Err(err @ Error::RootUpdateUnsupportedAlgorithm { certificate, .. }) => {
+                assert_eq!(certificate, "newWithNew");
+                assert!(err.to_string().contains("2.16.840.1.101.3.4.3.18"), "{err}");
+            }
+            other => panic!("expected the unsupported algorithm, got {other:?}"),
+        }
     }
 
     #[test]

@@ -186,7 +186,9 @@ impl Exchange {
         } else {
             checks::check_recip_nonce(header, &[last])?;
         }
-        self.peer_nonce = Some(checks::check_sender_nonce(header)?);
+        let nonce = checks::check_sender_nonce(header)?;
+        checks::check_fresh_sender_nonce(&nonce, self.peer_nonce.as_ref())?;
+        self.peer_nonce = Some(nonce);
         checks::check_protection(&received, &config.trust, &config.policy, now)?;
         checks::check_sender(header, config.policy.expected_sender.as_ref())?;
         Ok(received)

@@ -132,16 +132,15 @@ pub(crate) mod typed {
         )
     }
 
-    /// rootCaKeyUpdate with rootCaCert (RFC 9480 §2.15, RFC 9483 §4.3.2): the new root,
-    /// validated against `old_root` when the genp arrives; an absent value is "no update".
+    /// A root CA update (RFC 9480 §2.15, RFC 9483 §4.3.2): the genm holds exactly one
+    /// entry, rootCaCert with the root we hold (peers refuse a second one as "not a
+    /// single general message"); the genp's rootCaKeyUpdate is the new root, validated
+    /// against `old_root` when it arrives; an absent value is "no update".
     pub(crate) fn root_ca_update(
         old_root: &Certificate,
         limits: Limits,
     ) -> Result<Query<impl ReadInfo<Option<Certificate>>>> {
-        let request = vec![
-            InfoTypeAndValue::request(oid::IT_ROOT_CA_KEY_UPDATE),
-            InfoTypeAndValue::root_ca_cert(old_root).map_err(Error::Build)?,
-        ];
+        let request = vec![InfoTypeAndValue::root_ca_cert(old_root).map_err(Error::Build)?];
         Ok(query(
             request,
             oid::IT_ROOT_CA_KEY_UPDATE,

@@ -35,6 +35,8 @@ pub enum Forgery {
     WrongTransactionId,
     WrongRecipNonce,
     ReplayedFirstNonce,
+    /// The pkiConf repeats the ip's senderNonce (properly MAC-protected).
+    ReusedSenderNonce,
     MissingSenderNonce,
     BadMac,
     Unprotected,
@@ -60,12 +62,13 @@ pub enum Forgery {
 
 impl Forgery {
     /// Every way of misbehaving (not `Honest`, not the honest refusals).
-    pub const ALL: [Forgery; 24] = {
+    pub const ALL: [Forgery; 25] = {
         use Forgery::*;
         [
             WrongTransactionId,
             WrongRecipNonce,
             ReplayedFirstNonce,
+            ReusedSenderNonce,
             MissingSenderNonce,
             BadMac,
             Unprotected,
@@ -197,6 +200,12 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
             header = header.recip_nonce(Some(OctetString::new(vec![0x24; 16]).expect("n")))
         }
         Forgery::UnsupportedPvno => header = header.pvno(1),
+        Forgery::ReusedSenderNonce if matches!(body, PkiBody::PkiConf(_)) => {
+            let ip_nonce = LAST_SENDER_NONCE
+                .with(|n| n.borrow().clone())
+                .expect("the ip's senderNonce");
+            header = header.sender_nonce(ip_nonce.as_bytes()).expect("nonce");
+        }
         Forgery::Oversize => header = header.free_text(&"x".repeat(600 * 1024)).expect("freeText"),
         _ => {}
     }
@@ -249,6 +258,7 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
         }
         _ => {}
     }
+    LAST_SENDER_NONCE.with(|n| *n.borrow_mut() = msg.header.sender_nonce.clone());
     let mut bytes = msg.to_der().expect("encodes");
     match forgery {
         Forgery::TrailingBytes => bytes.extend_from_slice(&[0, 0, 0]),
@@ -261,6 +271,8 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
 
 thread_local! {
     static FIRST_NONCE: std::cell::RefCell<Option<OctetString>> = const { std::cell::RefCell::new(None) };
+    /// The senderNonce of the scripted CA's last answer.
+    static LAST_SENDER_NONCE: std::cell::RefCell<Option<OctetString>> = const { std::cell::RefCell::new(None) };
 }
 
 pub fn config() -> ClientConfig {
