@@ -504,6 +504,7 @@ pub struct ClientOptions {
     unprotected_errors: bool,
     ignore_keyusage: bool,
     tolerate_reversed_rdns: bool,
+    strict_p10cr_id: bool,
     profile: Option<String>,
     max_check_after: Option<Duration>,
     poll_deadline: Option<Duration>,
@@ -562,12 +563,14 @@ impl ClientOptions {
             "--implicit-confirm"
             | "--unprotected-errors"
             | "--ignore-keyusage"
-            | "--tolerate-reversed-rdns" => {
+            | "--tolerate-reversed-rdns"
+            | "--strict-p10cr-id" => {
                 p.flag(name)?;
                 *match name {
                     "--implicit-confirm" => &mut self.implicit_confirm,
                     "--unprotected-errors" => &mut self.unprotected_errors,
                     "--ignore-keyusage" => &mut self.ignore_keyusage,
+                    "--strict-p10cr-id" => &mut self.strict_p10cr_id,
                     _ => &mut self.tolerate_reversed_rdns,
                 } = true;
             }
@@ -788,6 +791,7 @@ impl ClientOptions {
             allow_unprotected_errors: self.unprotected_errors,
             ignore_key_usage: self.ignore_keyusage,
             tolerate_reversed_rdns: self.tolerate_reversed_rdns,
+            strict_p10cr_cert_req_id: self.strict_p10cr_id,
             expected_sender: self.expect_sender.clone(),
             ..ResponsePolicy::default()
         };
@@ -960,14 +964,23 @@ pub fn client_failure(err: &Error) -> Failure {
         Error::CertificateUntrusted { .. } => Some("check --out-trusted"),
         Error::CheckAfterOutOfRange { .. } => Some("raise --max-check-after to wait longer"),
         Error::PollingDeadline => Some("raise --poll-deadline to wait longer"),
-        Error::Rejected { status, .. } => refusal_hint(status.failure_info()),
-        Error::ErrorMessage { content } => refusal_hint(content.pki_status_info.failure_info()),
+        Error::Rejected { .. } | Error::ErrorMessage { .. } => err.refusal().and_then(|status| {
+            ejbca_hint(status.text().as_deref()).or_else(|| refusal_hint(status.failure_info()))
+        }),
         Error::Transport(t) => match t {
             T::Io { target, .. } if !target.starts_with("http") => {
                 Some("check the --reqout, --rspout and --rspin files")
             }
             T::Io { .. } | T::Unreachable { .. } => Some("check --server (and --proxy)"),
-            T::HttpStatus { status: 404, .. } => Some("check --path"),
+            T::HttpStatus { status: 404, .. } => {
+                Some("check --path (with EJBCA: the alias name in ejbca/publicweb/cmp/ALIAS)")
+            }
+            // EJBCA fails this way when it must sign an error for a recipient that is
+            // not the CA's exact DN (docs/ejbca.md).
+            T::HttpStatus { status: 500, .. } => Some(
+                "the CA failed on our request; EJBCA does so when --recipient is not the \
+                 CA's exact subject DN: set --recipient to it",
+            ),
             T::HttpStatus { .. } | T::ContentType { .. } => {
                 Some("check --server and --path: is this the CA's CMP endpoint?")
             }
@@ -987,6 +1000,29 @@ pub fn client_failure(err: &Error) -> Failure {
         None => err.to_string(),
     };
     Failure::with_code(code, one_line(&message))
+}
+
+/// What to change after EJBCA refused with `text`: its refusals that a failInfo alone
+/// does not explain (seen on EJBCA CE 8.2, docs/ejbca.md).
+fn ejbca_hint(text: Option<&str>) -> Option<&'static str> {
+    let text = text?;
+    if text.contains("same key as another user") {
+        Some(
+            "the CA holds this key for another subject: use a new key (--newkey-type, or another --newkey)",
+        )
+    } else if text.contains("status GENERATED (40)") {
+        Some(
+            "EJBCA's client mode enrolls an end entity once: set its status back to NEW in \
+             EJBCA (or enroll through an RA-mode alias)",
+        )
+    } else if text.contains("Failed to verify message using") {
+        // EJBCA names a wrong secret badRequest, not badMessageCheck.
+        Some("check --secret and --ref")
+    } else if text.contains("EndEntityCertificate authentication module") {
+        Some("this alias takes no key update: use an alias with the EndEntityCertificate module")
+    } else {
+        None
+    }
 }
 
 /// What to check after the CA refused with `info`.

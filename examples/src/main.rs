@@ -125,7 +125,8 @@ cmpv2 revoke: revoke a certificate (rr).
   --revreason N         CRLReason (RFC 5280): 0 unspecified, 1 keyCompromise,
                         2 cACompromise, 3 affiliationChanged, 4 superseded,
                         5 cessationOfOperation, 6 certificateHold, 8 removeFromCRL,
-                        9 privilegeWithdrawn, 10 aACompromise; -1 (default) sends none.
+                        9 privilegeWithdrawn, 10 aACompromise (default 0, as RFC
+                        9483 §4.2 asks); -1 sends no reasonCode.
 ";
 
 const HELP_GENM: &str = "\
@@ -174,6 +175,8 @@ Options of enroll, update, revoke and genm:
   --unprotected-errors  Accept unprotected negative answers.
   --ignore-keyusage     Do not require digitalSignature in the signer certificate.
   --tolerate-reversed-rdns  Accept a sender with its RDNs reversed (EJBCA).
+  --strict-p10cr-id     Accept a p10cr answer only for certReqId -1 (RFC 9483);
+                        by default 0 is accepted too (EJBCA).
  Transaction:
   --implicit-confirm    Ask to skip certConf (honoured only when granted).
   --profile NAME        certProfile to ask for (generalInfo).

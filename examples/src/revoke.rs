@@ -83,7 +83,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
     Ok(Some(Options {
         client,
         oldcert,
-        reason: reason.flatten(),
+        // RFC 9483 §4.2 asks for a reasonCode, unspecified when none is known; -1 sends
+        // none, for CAs that refuse crlEntryDetails.
+        reason: reason.unwrap_or(Some(CrlReason::Unspecified)),
     }))
 }
 

@@ -278,6 +278,29 @@ fn update_signs_the_kur_with_the_old_certificate() {
 }
 
 #[test]
+fn revoke_without_revreason_sends_unspecified_and_minus_one_sends_none() {
+    let server = MockServer::mac(&[]);
+    let dir = TempDir::new("rr-default");
+    for (extra, reason) in [
+        (&[][..], Some("unspecified")),
+        (&["--revreason", "-1"][..], None),
+    ] {
+        let reqout = dir.file("rr.der");
+        let ee = key_path("ee.pem");
+        let mut args = vec!["--oldcert", &ee, "--reqout", &reqout];
+        args.extend(extra);
+        let out = run("revoke", &mac_args(&server), &args);
+        assert_ok(&out);
+        let rr = inspect(&reqout);
+        assert_eq!(rr["body"], "rr");
+        match reason {
+            Some(name) => assert_eq!(rr["revocations"][0]["reason"], name),
+            None => assert!(rr["revocations"][0]["reason"].is_null(), "{rr}"),
+        }
+    }
+}
+
+#[test]
 fn revoke_sends_rr_with_the_reason() {
     let server = MockServer::mac(&[]);
     let dir = TempDir::new("rr");
