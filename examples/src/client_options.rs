@@ -834,7 +834,10 @@ impl ClientOptions {
     }
 
     fn http(&self) -> Result<HttpTransport, Failure> {
-        let mut builder = HttpTransport::builder(self.url()?);
+        // A CA that rate-limits (HTTP 429/503 with Retry-After, as Nokia NCM does) is
+        // waited out twice, up to a minute each time, before the command gives up.
+        let mut builder = HttpTransport::builder(self.url()?)
+            .retry_when_busy(BUSY_RETRIES, Duration::from_secs(BUSY_MAX_WAIT_SECS));
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }
@@ -929,6 +932,10 @@ fn report_waiting(response: &[u8]) {
 // Errors
 // ---------------------------------------------------------------------------------------
 
+/// How often a busy CA's Retry-After is waited out, and the longest wait taken.
+const BUSY_RETRIES: u32 = 2;
+const BUSY_MAX_WAIT_SECS: u64 = 60;
+
 /// One line and an exit code for a failed transaction: 1 when the CA refused, 2 when
 /// its answer failed a check (or our input was unusable), 3 for the transport. Adds
 /// what to do where that is clear.
@@ -981,6 +988,9 @@ pub fn client_failure(err: &Error) -> Failure {
                 "the CA failed on our request; EJBCA does so when --recipient is not the \
                  CA's exact subject DN: set --recipient to it",
             ),
+            T::HttpStatus {
+                status: 429 | 503, ..
+            } => Some("the CA is busy or rate-limits: try again later"),
             T::HttpStatus { .. } | T::ContentType { .. } => {
                 Some("check --server and --path: is this the CA's CMP endpoint?")
             }

@@ -157,6 +157,8 @@ Options of enroll, update, revoke and genm:
   --proxy URL           HTTP proxy (environment variables are not used).
   --timeout SECS        Limit for each HTTP exchange, connect to last byte (60).
   --connect-timeout SECS  Limit for connecting (10).
+                        A CA answering HTTP 429 or 503 with Retry-After (at most
+                        60 s) is waited out twice before the command gives up.
  Credentials (MAC or signature):
   --secret SRC          Shared secret for MAC protection: pass:TEXT, env:VAR or
                         file:PATH (first line). Also verifies MAC-protected answers.

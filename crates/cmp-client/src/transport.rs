@@ -13,9 +13,12 @@
 //!   files and answer from recorded files, like OpenSSL's `-reqout`/`-rspout` and
 //!   `-rspin`.
 
+use std::time::Duration;
+
 mod file;
 mod http;
 mod resolver;
+mod retry_after;
 
 pub use file::{MessageFiles, RecordingTransport, ReplayTransport};
 pub use http::{HttpTransport, HttpTransportBuilder};
@@ -46,6 +49,10 @@ pub enum TransportError {
         url: String,
         /// The status code.
         status: u16,
+        /// For 429 (Too Many Requests) and 503 (Service Unavailable): how long the server
+        /// asked us to wait (its `Retry-After`, RFC 9110 §10.2.3), at most
+        /// [`MAX_RETRY_AFTER`].
+        retry_after: Option<Duration>,
     },
     /// The response is not `application/pkixcmp` (RFC 6712 §3.4).
     ContentType {
@@ -88,7 +95,17 @@ impl core::fmt::Display for TransportError {
                 write!(f, "cannot connect to {target}: {reason}")
             }
             Self::Io { target, reason } => write!(f, "cannot reach {target}: {reason}"),
-            Self::HttpStatus { url, status } => write!(f, "{url} answered HTTP {status}"),
+            Self::HttpStatus {
+                url,
+                status,
+                retry_after,
+            } => {
+                write!(f, "{url} answered HTTP {status}")?;
+                match retry_after {
+                    Some(wait) => write!(f, " (busy: retry after {} s)", wait.as_secs()),
+                    None => Ok(()),
+                }
+            }
             Self::ContentType { content_type } => {
                 write!(
                     f,
@@ -105,7 +122,25 @@ impl core::fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
+/// The longest `Retry-After` taken from a server; a longer one is cut to this (a peer
+/// must not park a client for days).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 impl TransportError {
+    /// How long the server asked us to wait before trying again: HTTP 429 or 503 with
+    /// `Retry-After` (Nokia NCM rate-limits this way, counting certConf and pollReq too).
+    /// The request was not processed; sending the same bytes again later is safe.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::HttpStatus {
+                status: 429 | 503,
+                retry_after,
+                ..
+            } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether the request certainly never reached the peer: the transport is
     /// misconfigured, the host could not be connected to, or we refused its TLS
     /// certificate. Then nothing can be pending at the CA for it; after any other error

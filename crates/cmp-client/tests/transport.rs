@@ -187,9 +187,51 @@ fn status_500_is_rejected() {
     let url = server.url("/pkix/");
     let err = http(&url).send(b"x").unwrap_err();
     assert!(
-        matches!(&err, TransportError::HttpStatus { url: u, status: 500 } if *u == url),
+        matches!(&err, TransportError::HttpStatus { url: u, status: 500, .. } if *u == url),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_busy_server_is_waited_out_as_its_retry_after_says_when_asked_to() {
+    let genp = std::fs::read(support::fixtures().join("mac/genm/genp.der")).expect("genp");
+    let busy_twice = || {
+        let mut reply = Reply::pkixcmp(&genp);
+        reply.busy = Some((2, "1".to_owned()));
+        TestServer::start(reply)
+    };
+    // By default the 503 is the answer, with the wait for the caller's own backoff.
+    let server = busy_twice();
+    let err = http(&server.url("/")).send(b"x").unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)), "{err}");
+    assert!(err.to_string().contains("retry after 1 s"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+
+    // Asked to, the transport sends the same request again after each wait.
+    let server = busy_twice();
+    let mut transport = HttpTransport::builder(server.url("/"))
+        .retry_when_busy(2, Duration::from_secs(5))
+        .build()
+        .expect("transport");
+    assert_eq!(transport.send(b"same bytes").expect("third answer"), genp);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|r| r.body == b"same bytes"));
+
+    // Too few attempts, or a wait longer than allowed: the busy answer is the error.
+    for (attempts, max_wait) in [(1, 5), (2, 0)] {
+        let server = busy_twice();
+        let err = HttpTransport::builder(server.url("/"))
+            .retry_when_busy(attempts, Duration::from_secs(max_wait))
+            .build()
+            .expect("transport")
+            .send(b"x")
+            .unwrap_err();
+        assert!(
+            matches!(err, TransportError::HttpStatus { status: 503, .. }),
+            "{err}"
+        );
+    }
 }
 
 #[test]

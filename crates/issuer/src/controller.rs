@@ -627,12 +627,26 @@ async fn on_error(
         let message = format!("gave up after {} s of retrying: {message}", limit.as_secs());
         return Ok(failed(ctx, request, &message, now).await?);
     }
-    let (n, delay) = ctx.failed_attempt(&request.uid().unwrap_or_default(), now);
+    let uid = request.uid().unwrap_or_default();
+    let (n, mut delay) = ctx.failed_attempt(&uid, now);
+    if let Some(asked) = busy_wait(&error).filter(|asked| *asked > delay) {
+        // The CA said when (HTTP 429/503 Retry-After): no earlier than that.
+        delay = asked;
+        ctx.wait(&uid, now, delay);
+    }
     let message = format!("{message} (attempt {n}, retrying in {} s)", delay.as_secs());
     pending(ctx, request, &message, now).await?;
     ctx.metrics.outcome(Outcome::Retry);
     event(ctx, request, EventType::Warning, "RetryableError", &message).await;
     Ok(Action::requeue(delay))
+}
+
+/// How long a busy CA asked us to wait (HTTP 429 or 503 with `Retry-After`).
+fn busy_wait(error: &SignError) -> Option<Duration> {
+    match error {
+        SignError::Cmp(cmp_client::Error::Transport(t)) => t.retry_after(),
+        _ => None,
+    }
 }
 
 /// Writes `Ready=True/Issued` with the certificate and its CA, then forgets the request.
@@ -679,6 +693,22 @@ fn age(request: &CertificateRequest, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_cas_retry_after_is_read_from_the_transport_error() {
+        use cmp_client::transport::TransportError;
+        let busy = |status| {
+            SignError::Cmp(cmp_client::Error::Transport(TransportError::HttpStatus {
+                url: "http://ca/".into(),
+                status,
+                retry_after: Some(Duration::from_secs(120)),
+            }))
+        };
+        assert_eq!(busy_wait(&busy(503)), Some(Duration::from_secs(120)));
+        assert_eq!(busy_wait(&busy(429)), Some(Duration::from_secs(120)));
+        assert_eq!(busy_wait(&busy(500)), None, "only 429 and 503 mean busy");
+        assert_eq!(busy_wait(&SignError::MayAlreadyBeIssued), None);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -75,6 +75,16 @@ pub struct HttpTransport {
     max_response_size: usize,
     /// Whether the last exchange ended cleanly, leaving a kept-alive connection.
     idle_connection: bool,
+    /// How often, and for how long at most each time, a busy server's `Retry-After`
+    /// is waited out before sending again.
+    busy: BusyRetries,
+}
+
+/// See [`HttpTransportBuilder::retry_when_busy`].
+#[derive(Clone, Copy, Debug, Default)]
+struct BusyRetries {
+    attempts: u32,
+    max_wait: Duration,
 }
 
 impl HttpTransport {
@@ -121,6 +131,7 @@ impl HttpTransport {
             tls_roots: Vec::new(),
             client_identity: None,
             proxy: None,
+            busy: BusyRetries::default(),
         }
     }
 
@@ -146,6 +157,7 @@ impl HttpTransport {
             ureq::Error::StatusCode(status) => TransportError::HttpStatus {
                 url: target,
                 status,
+                retry_after: None,
             },
             ureq::Error::Io(e) => io_error(target, &e),
             ureq::Error::Rustls(e) => tls_error(target, &e),
@@ -199,6 +211,7 @@ impl Clone for HttpTransport {
             target: self.target.clone(),
             max_response_size: self.max_response_size,
             idle_connection: false,
+            busy: self.busy,
         }
     }
 }
@@ -269,6 +282,26 @@ impl Transport for HttpTransport {
     /// not processed; curl and browsers retry the same way. The retry gets its own
     /// [`HttpTransportBuilder::timeout`].
     fn send(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut retries = self.busy.attempts;
+        loop {
+            match self.exchange(request) {
+                Err(busy) if retries > 0 => match busy.retry_after() {
+                    Some(wait) if wait <= self.busy.max_wait => {
+                        // Nothing was processed: the same bytes are the same request.
+                        retries -= 1;
+                        std::thread::sleep(wait);
+                    }
+                    _ => return Err(busy),
+                },
+                result => return result,
+            }
+        }
+    }
+}
+
+impl HttpTransport {
+    /// One POST and its response, with the retry on a dead kept-alive connection.
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         let may_reuse = std::mem::take(&mut self.idle_connection);
         let response = match self.post(request) {
             Err(e) if may_reuse && is_dead_connection(&e) => self.post(request),
@@ -331,9 +364,15 @@ impl HttpTransport {
     ) -> Result<Vec<u8>, TransportError> {
         let status = response.status().as_u16();
         if status != 200 {
+            let retry_after = response
+                .headers()
+                .get(ureq::http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| super::retry_after::parse(v, std::time::SystemTime::now()));
             return Err(TransportError::HttpStatus {
                 url: self.target.clone(),
                 status,
+                retry_after,
             });
         }
 
@@ -419,6 +458,7 @@ pub struct HttpTransportBuilder {
     tls_roots: Vec<CertificateDer<'static>>,
     client_identity: Option<ClientIdentity>,
     proxy: Option<ureq::Proxy>,
+    busy: BusyRetries,
 }
 
 impl fmt::Debug for HttpTransportBuilder {
@@ -449,6 +489,17 @@ impl HttpTransportBuilder {
     /// (RFC 4210 §5.3.22) rather than hold the connection open.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// When the server answers HTTP 429 or 503 with a `Retry-After` of at most
+    /// `max_wait`, waits that long and sends the request again, up to `attempts` times;
+    /// otherwise (and after the last attempt) the busy answer is the error, with
+    /// [`TransportError::retry_after`] for the caller's own backoff. Default: no
+    /// retries. A blocking wait: an async caller that must not hold a thread keeps the
+    /// default and backs off itself.
+    pub fn retry_when_busy(mut self, attempts: u32, max_wait: Duration) -> Self {
+        self.busy = BusyRetries { attempts, max_wait };
         self
     }
 
@@ -674,6 +725,7 @@ impl HttpTransportBuilder {
             target,
             max_response_size: self.max_response_size,
             idle_connection: false,
+            busy: self.busy,
         })
     }
 }

@@ -65,6 +65,8 @@ pub struct Reply {
     /// the connection without answering (a server dropping an idle kept-alive
     /// connection just as a request arrives).
     pub answers_per_connection: Option<usize>,
+    /// Answer this many requests first with HTTP 503 and this `Retry-After` value.
+    pub busy: Option<(usize, String)>,
 }
 
 impl Reply {
@@ -77,6 +79,7 @@ impl Reply {
             chunked: false,
             hang: false,
             answers_per_connection: None,
+            busy: None,
         }
     }
 }
@@ -274,6 +277,18 @@ fn serve<S: Read + Write>(state: &State, stream: S, connection: usize) {
         });
 
         let reply = &state.reply;
+        if let Some((busy_answers, retry_after)) = &reply.busy {
+            let seen = state.requests.lock().expect("lock").len();
+            if seen <= *busy_answers {
+                let busy = format!(
+                    "HTTP/1.1 503 Busy\r\nRetry-After: {retry_after}\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+                );
+                if reader.get_mut().write_all(busy.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
         if reply.hang {
             while !state.stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
