@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cmp_client::checks::{ResponsePolicy, Trust};
+use cmp_client::output;
 use cmp_client::transport::{
     HttpTransport, MessageFiles, RecordingTransport, ReplayTransport, Transport, TransportError,
 };
@@ -499,6 +500,7 @@ pub struct ClientOptions {
     untrusted: Option<PathBuf>,
     out_trusted: Option<PathBuf>,
     recipient: Option<Name>,
+    sender: Option<Name>,
     expect_sender: Option<Name>,
     implicit_confirm: bool,
     unprotected_errors: bool,
@@ -550,13 +552,13 @@ impl ClientOptions {
             "--trusted" => once(&mut self.trusted, name, p.path(name)?)?,
             "--untrusted" => once(&mut self.untrusted, name, p.path(name)?)?,
             "--out-trusted" => once(&mut self.out_trusted, name, p.path(name)?)?,
-            "--recipient" | "--expect-sender" => {
+            "--recipient" | "--sender" | "--expect-sender" => {
                 let text = p.string(name)?;
                 let dn = parse_dn(&text).map_err(|e| Failure::usage(format!("{name}: {e}")))?;
-                let slot = if name == "--recipient" {
-                    &mut self.recipient
-                } else {
-                    &mut self.expect_sender
+                let slot = match name {
+                    "--recipient" => &mut self.recipient,
+                    "--sender" => &mut self.sender,
+                    _ => &mut self.expect_sender,
                 };
                 once(slot, name, dn)?;
             }
@@ -689,7 +691,16 @@ impl ClientOptions {
     /// Reads the credentials and trust files and builds the client. `oldcert` is the
     /// certificate being updated or revoked: it is the default signer (with `--key`)
     /// and its issuer the default recipient.
-    pub fn connect(&self, oldcert: Option<&Certificate>) -> Result<Client<CliTransport>, Failure> {
+    ///
+    /// `requester` is the subject a certificate is asked for: with MAC protection it is
+    /// the header's sender unless `--sender` or `--cert` say otherwise, as `openssl cmp`
+    /// does, so that a CA binding the sender to the senderKID sees a name (RFC 9483
+    /// §3.1 wants the sender to identify the requester).
+    pub fn connect(
+        &self,
+        oldcert: Option<&Certificate>,
+        requester: Option<&Name>,
+    ) -> Result<Client<CliTransport>, Failure> {
         self.validate(oldcert.is_some())?;
         for (list, option) in [(&self.reqout, "--reqout"), (&self.rspout, "--rspout")] {
             let files = list
@@ -712,11 +723,15 @@ impl ClientOptions {
             let secret = source
                 .load()
                 .map_err(|e| Failure::input(format!("--secret: {e}")))?;
-            if let Some(certs) = &own_certs {
-                sender = Some(GeneralName::DirectoryName(
-                    certs[0].tbs_certificate().subject().clone(),
-                ));
-            }
+            // --sender, else --cert's subject, else who the request is for, else the
+            // certificate it is about; --sender "" gives the NULL-DN.
+            sender = self
+                .sender
+                .clone()
+                .or_else(|| Some(own_certs.as_ref()?[0].tbs_certificate().subject().clone()))
+                .or_else(|| requester.cloned())
+                .or_else(|| Some(oldcert?.tbs_certificate().subject().clone()))
+                .map(GeneralName::DirectoryName);
             Protector::Mac {
                 secret,
                 reference: self.reference.as_ref().map(|r| r.as_bytes().to_vec()),
@@ -755,6 +770,21 @@ impl ClientOptions {
                     dn_text(certificate.tbs_certificate().subject())
                 )));
             }
+            // RFC 9483 §3.3: extraCerts carry the protection certificate and its chain,
+            // from the --cert file, else completed from --untrusted; the trust anchor is
+            // the CA's to hold.
+            let chain = if chain.is_empty() {
+                let untrusted = match &self.untrusted {
+                    Some(path) => read_certs(path, "--untrusted")?,
+                    None => Vec::new(),
+                };
+                output::issuer_chain(&certificate, &untrusted)
+                    .into_iter()
+                    .filter(|c| c.tbs_certificate().issuer() != c.tbs_certificate().subject())
+                    .collect()
+            } else {
+                chain
+            };
             Protector::Signature {
                 key,
                 certificate: Box::new(certificate),
@@ -812,7 +842,7 @@ impl ClientOptions {
     }
 
     /// HTTP(S), or the `--rspin` files; recorded to `--reqout`/`--rspout` files.
-    fn transport(&self) -> Result<CliTransport, Failure> {
+    pub fn transport(&self) -> Result<CliTransport, Failure> {
         let base: Box<dyn Transport> = match &self.rspin {
             Some(files) => Box::new(ReplayTransport::new(MessageFiles::parse_list(files))),
             None => Box::new(self.http()?),

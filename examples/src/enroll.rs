@@ -364,12 +364,7 @@ pub fn finish(
         written.push(format!("certificate → {}", path.display()));
     }
     if let Some(path) = &outputs.chainout {
-        let chain: Vec<Certificate> = enrolled
-            .extra_certs
-            .iter()
-            .filter(|c| *c != cert)
-            .cloned()
-            .collect();
+        let chain = issued_chain(enrolled);
         write_output(path, "--chainout", &certs_pem(&chain)?)?;
         written.push(format!("chain ({}) → {}", chain.len(), path.display()));
     }
@@ -399,6 +394,18 @@ pub fn finish(
         cert_summary(cert),
         written.join(", ")
     ))
+}
+
+/// The issued certificate's chain from the response's extraCerts and caPubs: its issuers
+/// only, not whatever else the CA sent along.
+fn issued_chain(enrolled: &Enrolled) -> Vec<Certificate> {
+    let pool: Vec<Certificate> = enrolled
+        .extra_certs
+        .iter()
+        .chain(&enrolled.ca_pubs)
+        .cloned()
+        .collect();
+    output::issuer_chain(&enrolled.certificate, &pool)
 }
 
 /// Writes the PKCS#12 outputs (and the generated password); what was written.
@@ -437,12 +444,7 @@ fn write_p12(
         |option: &str, e: output::OutputError| Failure::input(format!("{option}: {e}"));
     if let Some(path) = &outputs.p12out {
         let key = new_key.ok_or_else(|| Failure::usage("--p12out needs the new private key"))?;
-        let chain: Vec<Certificate> = enrolled
-            .extra_certs
-            .iter()
-            .filter(|c| *c != cert)
-            .cloned()
-            .collect();
+        let chain = issued_chain(enrolled);
         let p12 = output::keystore_p12(key, cert, &chain, &password, &output::friendly_name(cert))
             .map_err(|e| p12_failure("--p12out", e))?;
         write_private(path, "--p12out", &p12)?;
@@ -576,6 +578,16 @@ fn read_csr(path: &Path) -> Result<CertReq, Failure> {
     Ok(csr)
 }
 
+/// The subject `request` asks a certificate for.
+fn requester(request: &EnrollmentRequest) -> Option<&Name> {
+    match request {
+        EnrollmentRequest::Ir(m) | EnrollmentRequest::Cr(m) | EnrollmentRequest::Kur(m) => {
+            m.cert_req.cert_template.subject.as_ref()
+        }
+        EnrollmentRequest::P10cr(csr) => Some(&csr.info.subject),
+    }
+}
+
 /// Runs `enroll`.
 pub fn run(options: Options) -> Result<(), Failure> {
     let Options {
@@ -620,7 +632,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
-    let mut client = client.connect(None)?;
+    let mut client = client.connect(None, requester(&request))?;
     let enrolled = client.enroll(request).map_err(|e| client_failure(&e))?;
     finish(
         "enrolled",

@@ -189,7 +189,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
         Some(path) => Some(read_cert(path, "--crlcert")?),
         None => None,
     };
-    let mut client = options.client.connect(None)?;
+    let mut client = options.client.connect(None, None)?;
     let failed = |e: cmp_client::Error| client_failure(&e);
 
     let mut text = String::new();

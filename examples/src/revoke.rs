@@ -92,7 +92,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
 /// Runs `revoke`.
 pub fn run(options: Options) -> Result<(), Failure> {
     let old = read_cert(&options.oldcert, "--oldcert")?;
-    let mut client = options.client.connect(Some(&old))?;
+    let mut client = options.client.connect(Some(&old), None)?;
     client
         .revoke(old.clone(), options.reason)
         .map_err(|e| client_failure(&e))?;

@@ -90,7 +90,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
-    let mut client = client.connect(Some(&old))?;
+    let mut client = client.connect(Some(&old), None)?;
     let enrolled = client
         .enroll(EnrollmentRequest::Kur(msg))
         .map_err(|e| client_failure(&e))?;

@@ -178,6 +178,178 @@ fn enroll_ir_with_mac_writes_certificate_chain_ca_certs_and_key() {
 }
 
 #[test]
+fn mac_requests_name_the_requester_as_sender_unless_told_otherwise() {
+    let server = MockServer::mac(&[]);
+    let dir = TempDir::new("sender");
+    let ee_key = key_path("ee.key");
+    let certout = dir.file("cert.pem");
+    for (extra, sender) in [
+        (&[][..], "CN=CMP End Entity"),
+        (&["--sender", "/O=Org/CN=RA"][..], "CN=RA,O=Org"),
+        (&["--sender", ""][..], ""),
+    ] {
+        let reqout = dir.file("ir.der");
+        let mut args = vec![
+            "--newkey",
+            &ee_key,
+            "--subject",
+            "/CN=CMP End Entity",
+            "--certout",
+            &certout,
+            "--reqout",
+            &reqout,
+        ];
+        args.extend(extra);
+        assert_ok(&run("enroll", &mac_args(&server), &args));
+        assert_eq!(inspect(&reqout)["sender"], sender, "{extra:?}");
+    }
+}
+
+/// Runs openssl with `args` in `dir`, asserting success.
+fn openssl_in(dir: &TempDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(&dir.0)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_signed_request_carries_the_signers_chain_from_untrusted() {
+    // root → intermediate → signer, made here; OpenSSL's mock server trusts only the
+    // root, so it verifies our cr only if extraCerts bring the intermediate
+    // (RFC 9483 §3.3).
+    let dir = TempDir::new("signer-chain");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl_in(
+        &dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=Chain Root",
+                "-days",
+                "2",
+                "-keyout",
+                "root.key",
+                "-out",
+                "root.pem",
+            ],
+        ]
+        .concat(),
+    );
+    let ca_ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n";
+    std::fs::write(dir.file("ca.ext"), ca_ext).expect("ext");
+    std::fs::write(dir.file("ee.ext"), "keyUsage=critical,digitalSignature\n").expect("ext");
+    for (name, subject, issuer, ext) in [
+        ("inter", "/CN=Chain Intermediate", "root", "ca.ext"),
+        ("signer", "/CN=Chain Signer", "inter", "ee.ext"),
+    ] {
+        openssl_in(
+            &dir,
+            &[
+                &["req", "-new"][..],
+                &ec,
+                &[
+                    "-subj",
+                    subject,
+                    "-keyout",
+                    &format!("{name}.key"),
+                    "-out",
+                    &format!("{name}.csr"),
+                ],
+            ]
+            .concat(),
+        );
+        openssl_in(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                &format!("{issuer}.pem"),
+                "-CAkey",
+                &format!("{issuer}.key"),
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+    }
+    let server = MockServer::start(
+        &keys(),
+        &[
+            "-srv_cert",
+            "server.pem",
+            "-srv_key",
+            "server.key",
+            "-srv_trusted",
+            &dir.file("root.pem"),
+            "-rsp_cert",
+            "ee.pem",
+        ],
+    );
+    let reqout = dir.file("cr.der");
+    let out = run(
+        "enroll",
+        &[],
+        &[
+            "--server",
+            &server.url(),
+            "--cmd",
+            "cr",
+            "--cert",
+            &dir.file("signer.pem"),
+            "--key",
+            &dir.file("signer.key"),
+            "--untrusted",
+            &dir.file("inter.pem"),
+            "--trusted",
+            &key_path("root.pem"),
+            "--newkey",
+            &key_path("ee.key"),
+            "--subject",
+            "CN=CMP End Entity",
+            "--certout",
+            &dir.file("ee.pem"),
+            "--reqout",
+            &reqout,
+        ],
+    );
+    assert_ok(&out);
+    let cr = inspect(&reqout);
+    let extra: Vec<&str> = cr["extra_certs"]
+        .as_array()
+        .expect("extraCerts")
+        .iter()
+        .map(|c| c.as_str().expect("subject"))
+        .collect();
+    assert_eq!(
+        extra,
+        ["CN=Chain Signer", "CN=Chain Intermediate"],
+        "no root"
+    );
+}
+
+#[test]
 fn enroll_cr_with_signature_and_a_wrong_trust_anchor() {
     let server = MockServer::sig(&[]);
     let dir = TempDir::new("cr");

@@ -89,6 +89,34 @@ pub fn chain_pem(chain: &[Certificate]) -> Result<String> {
     Ok(out)
 }
 
+/// The issuers of `leaf` found in `pool`, nearest first: each the certificate whose
+/// subject is the previous one's issuer, until a self-signed one (included) or none is
+/// found. Certificates of `pool` that are not on that path (a CA's other roots, certificates
+/// for other subjects) are left out, and none is taken twice, so the walk ends.
+///
+/// What `--chainout` and a PKCS#12 keystore should hold of a response's extraCerts and
+/// caPubs, and what a signer adds to extraCerts from its untrusted certificates
+/// (RFC 9483 §3.3). Names only: whether the path verifies is the chain check's business
+/// ([`crate::checks::validate_chain`]).
+pub fn issuer_chain(leaf: &Certificate, pool: &[Certificate]) -> Vec<Certificate> {
+    let mut chain: Vec<Certificate> = Vec::new();
+    let mut current = leaf;
+    loop {
+        let tbs = current.tbs_certificate();
+        if tbs.issuer() == tbs.subject() {
+            break; // self-signed: the path ends here
+        }
+        let Some(issuer) = pool.iter().find(|c| {
+            c.tbs_certificate().subject() == tbs.issuer() && c != &leaf && !chain.contains(c)
+        }) else {
+            break;
+        };
+        chain.push(issuer.clone());
+        current = issuer;
+    }
+    chain
+}
+
 /// PEM of a CA bundle: every certificate, duplicates (same DER) written once.
 pub fn ca_bundle_pem(cas: &[Certificate]) -> Result<String> {
     chain_pem(&dedup(cas)?)
@@ -497,6 +525,26 @@ mod tests {
         assert_eq!(key.len(), 32);
         let long = pkcs12_kdf_sha256("pass", &[1, 2, 3, 4, 5, 6, 7, 8], 3, 1, 40);
         assert_eq!(&long[..32], &key[..]);
+    }
+
+    #[test]
+    fn issuer_chain_keeps_only_the_path_of_the_leaf() {
+        use crate::checks::test_support::cert;
+        let (ee, root) = (cert("ee.pem"), cert("root.pem"));
+        // Other certificates of the same CA and a duplicate root are not the chain.
+        let pool = [
+            cert("server.pem"),
+            root.clone(),
+            cert("client.pem"),
+            root.clone(),
+        ];
+        assert_eq!(issuer_chain(&ee, &pool), vec![root.clone()]);
+        assert_eq!(issuer_chain(&ee, &[cert("server.pem")]), vec![]);
+        assert_eq!(
+            issuer_chain(&root, &pool),
+            vec![],
+            "a self-signed leaf has none"
+        );
     }
 
     #[test]
