@@ -5,6 +5,8 @@
 #   e2e/run.sh                 build or reuse everything, run every scenario
 #   E2E_SCENARIOS="1 3" e2e/run.sh   run some scenarios only (helm-lint and probes always
 #                                    run); E2E_LOAD_CERTS=50 sizes scenario 8 (default 200)
+# Scenarios e1-e3 run the issuer against a real EJBCA: start it first with
+# `e2e/ejbca.sh start` (.ci/run does); without it they fail.
 #
 # What it does, all on 127.0.0.1 and in a temporary folder:
 #  1. builds or reuses etcd, kube-apiserver, kubectl, the cert-manager launcher and helm
@@ -36,7 +38,7 @@ REPO=$(cd "$E2E_DIR/.." && pwd)
 # shellcheck source=build.sh
 source "$E2E_DIR/build.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cmpv2-rs/target}"
-SCENARIOS=${E2E_SCENARIOS:-1 1b 1c 2 3 4 5 6 9 7 8}
+SCENARIOS=${E2E_SCENARIOS:-1 1b 1c 2 3 4 5 6 9 7 e1 e2 e3 8}
 N_CERTS=${E2E_LOAD_CERTS:-200}
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -864,6 +866,107 @@ scenario_8() {
   [ "$idle" -lt $((30 * 1024)) ] || fail "issuer idle RSS over 30 MB"
 }
 
+# ---------------------------------------------------------------- EJBCA (../shared/ejbca)
+# The issuer against a real EJBCA CE 8.2, the kit's aliases (e2e/ejbca.sh start runs it):
+# what EJBCA accepts and answers, not what our test CA does. EJBCA takes the validity
+# (2 years) and the usages from its ENDUSER profile, so these checks do not ask for the
+# duration and usages the Certificates name.
+EJBCA_CMP_URL=${EJBCA_CMP_URL:-http://127.0.0.1:8080/ejbca/publicweb/cmp}
+EJBCA_KIT=${EJBCA_KIT:-$(cd "$REPO/.." && pwd)/shared/ejbca}
+EJBCA_CA_DN="CN=ManagementCA,O=EJBCA Sample,C=SE"
+
+ejbca_ready() { # once per run: EJBCA answers, and its credentials are in namespace e2e
+  local health=${EJBCA_CMP_URL%/ejbca/publicweb/cmp}/ejbca/publicweb/healthcheck/ejbcahealth
+  [ "$(curl -s --max-time 5 "$health")" = ALLOK ] ||
+    fail "EJBCA does not answer $health: start it with e2e/ejbca.sh start"
+  k -n e2e get configmap ejbca-ca >/dev/null 2>&1 && return 0
+  k -n e2e create configmap ejbca-ca --from-file=ca.pem="$EJBCA_KIT/ManagementCA.pem" >/dev/null
+  k -n e2e create secret generic ejbca-hmac --from-literal=secret=foo123 >/dev/null
+  k -n e2e create secret tls ejbca-ra --cert "$EJBCA_KIT/ra.crt" --key "$EJBCA_KIT/ra.key" >/dev/null
+}
+
+ejbca_issuer() { # name alias protection-yaml [extra spec yaml]
+  cat <<EOF
+apiVersion: cmpv2-issuer.dev/v1alpha1
+kind: CMPv2Issuer
+metadata: {name: $1, namespace: e2e}
+spec:
+  url: $EJBCA_CMP_URL/$2
+  recipient: "$EJBCA_CA_DN"
+  protection:
+    $3
+  trustAnchors: {configMapRef: {name: ejbca-ca, key: ca.pem}}
+  healthCheck: None
+${4:-}
+EOF
+}
+EJBCA_HMAC="sharedSecret: {secretRef: {name: ejbca-hmac, key: secret}, reference: cmpv2-e2e}"
+
+# A Certificate of $1 through issuer $2, Ready, its Secret checked against ManagementCA.
+ejbca_certificate() { # name issuer
+  certificate "$1" "$1-tls" CMPv2Issuer "$2" 24h | k apply -f -
+  wait_ready "certificate/$1" 90
+  ejbca_check_secret "$1-tls" "$WORK/$1" "$1.e2e.test"
+}
+
+ejbca_check_secret() { # secret dir common-name
+  local d=$2 f subject
+  mkdir -p "$d"
+  for f in tls.crt tls.key ca.crt; do
+    secret_file "$1" "$f" "$d/$f"
+    [ -s "$d/$f" ] || fail "$1 has no $f"
+  done
+  same_key "$d/tls.crt" "$d/tls.key" || fail "tls.key does not match tls.crt"
+  openssl verify -CAfile "$EJBCA_KIT/ManagementCA.pem" "$d/tls.crt" >/dev/null ||
+    fail "tls.crt does not verify against ManagementCA"
+  subject=$(openssl x509 -in "$d/tls.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+  [ "$subject" = "CN=$3" ] || fail "subject is '$subject', want CN=$3"
+  openssl x509 -in "$d/ca.crt" -noout -subject -nameopt RFC2253 | grep -q "CN=ManagementCA" ||
+    fail "ca.crt does not hold ManagementCA"
+  echo "$1: $(openssl x509 -in "$d/tls.crt" -noout -subject -issuer -serial -enddate | paste -sd' ')"
+}
+
+# e1. RA mode with HMAC, raVerified (the issuer never holds the workload's key): the
+#     default request type (cr) on the alias that allows raVerified; answers signed by
+#     the CA, so trustAnchors hold ManagementCA; healthCheck None (EJBCA 8.2 has no genm).
+#     Then a renewal (the Issuing condition, as cmctl renew sets it): a new key, a new
+#     certificate for the same end entity.
+scenario_ejbca_raverify() {
+  ejbca_ready
+  ejbca_issuer ejbca-raverify cmpra-raverify "$EJBCA_HMAC" | k apply -f -
+  wait_ready cmpv2issuer/ejbca-raverify 60
+  ejbca_certificate e1 ejbca-raverify
+  local serial0; serial0=$(openssl x509 -in "$WORK/e1/tls.crt" -noout -serial)
+  k patch certificate/e1 -n e2e --subresource status --type json -p "[{\"op\":\"add\",\"path\":\"/status/conditions/-\",\"value\":{\"type\":\"Issuing\",\"status\":\"True\",\"reason\":\"ManuallyTriggered\",\"message\":\"e2e renewal\",\"lastTransitionTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}}]"
+  revision_2() { [ "$(k get certificate/e1 -n e2e -o jsonpath='{.status.revision}')" = 2 ]; }
+  wait_for 90 "revision 2 of e1" revision_2 || fail "e1 was not renewed"
+  wait_ready certificate/e1 60
+  ejbca_check_secret e1-tls "$WORK/e1-renewed" e1.e2e.test
+  [ "$(openssl x509 -in "$WORK/e1-renewed/tls.crt" -noout -serial)" != "$serial0" ] ||
+    fail "the same certificate after renewal"
+  ! cmp -s "$WORK/e1/tls.key" "$WORK/e1-renewed/tls.key" || fail "the same key after renewal"
+  echo "renewed: $serial0 → $(openssl x509 -in "$WORK/e1-renewed/tls.crt" -noout -serial)"
+}
+
+# e2. RA mode with HMAC and requestType P10cr: cert-manager's CSR goes to EJBCA as is,
+#     and EJBCA answers with certReqId 0 (accepted by default; the compatibility switch
+#     strictP10crCertReqId would refuse it).
+scenario_ejbca_p10cr() {
+  ejbca_ready
+  ejbca_issuer ejbca-p10cr cmpra "$EJBCA_HMAC" "  requestType: p10cr" | k apply -f -
+  wait_ready cmpv2issuer/ejbca-p10cr 60
+  ejbca_certificate e2 ejbca-p10cr
+}
+
+# e3. RA mode authenticated by the RA's signing certificate (the kit's ra.crt, which
+#     EJBCA issued and made an administrator): requests signed, raVerified POP.
+scenario_ejbca_ra_signature() {
+  ejbca_ready
+  ejbca_issuer ejbca-sig cmpra-sig "signature: {secretName: ejbca-ra}" "  requestType: ir" | k apply -f -
+  wait_ready cmpv2issuer/ejbca-sig 60
+  ejbca_certificate e3 ejbca-sig
+}
+
 run_scenario() { # name function
   local out=$WORK/logs/scenario-$1.log rc
   set +e
@@ -894,6 +997,9 @@ for s in $SCENARIOS; do
     7) run_scenario 7-sigkill-resume scenario_7 ;;
     9) run_scenario 9-watch-namespace-rbac scenario_9 ;;
     8) run_scenario "8-load-$N_CERTS" scenario_8 ;;
+    e1) run_scenario e1-ejbca-raverified-cr-and-renewal scenario_ejbca_raverify ;;
+    e2) run_scenario e2-ejbca-p10cr scenario_ejbca_p10cr ;;
+    e3) run_scenario e3-ejbca-ra-signature scenario_ejbca_ra_signature ;;
     *) die "unknown scenario $s" ;;
   esac
 done
