@@ -40,7 +40,7 @@ pub use header::{
     check_fresh_sender_nonce, check_pvno, check_recip_nonce, check_sender, check_sender_nonce,
     check_transaction_id,
 };
-pub use protection::{check_protection, check_signer};
+pub use protection::{check_protection, check_protection_in_transaction, check_signer};
 pub use root_update::validate_root_ca_update;
 
 use cmp_proto::Limits;

@@ -62,6 +62,17 @@ fn replayed_nonce_of_an_earlier_request() {
 }
 
 #[test]
+fn a_signed_pkiconf_without_extra_certs_is_checked_with_the_ips_signer() {
+    // RFC 9483 §3.3: the CA's certificate in the first answer only.
+    let enrolled = enroll_against(Forgery::HonestSignedPkiConfWithoutExtraCerts)
+        .expect("the ip's signer verifies the lean pkiConf");
+    assert_eq!(enrolled.certificate, cert("ee.pem"));
+    // The same shape signed by another key in the CA's name does not verify.
+    let err = rejected(Forgery::PkiConfWithoutExtraCertsSignedByAnotherKey);
+    assert!(matches!(err, Error::ProtectionInvalid(_)), "{err:?}");
+}
+
+#[test]
 fn pkiconf_repeating_the_ips_sender_nonce() {
     assert!(matches!(
         rejected(Forgery::ReusedSenderNonce),

@@ -36,6 +36,22 @@ pub fn check_protection(
     policy: &ResponsePolicy,
     now: SystemTime,
 ) -> Result<()> {
+    check_protection_in_transaction(received, trust, policy, now, &[])
+}
+
+/// As [`check_protection`], for a later response of a transaction: a signed response
+/// without extraCerts is checked with `earlier_extra_certs`, the extraCerts of the
+/// peer's earlier verified answer. RFC 9483 §3.3 lets the CA send its protection
+/// certificate in the first message of a transaction only (Nokia NCM's pkiConf comes
+/// without extraCerts and senderKID); every check of the signer still applies, and the
+/// signature must verify with that certificate's key.
+pub fn check_protection_in_transaction(
+    received: &ReceivedMessage,
+    trust: &Trust,
+    policy: &ResponsePolicy,
+    now: SystemTime,
+    earlier_extra_certs: &[Certificate],
+) -> Result<()> {
     let msg = &received.message;
     let (Some(alg), Some(_)) = (&msg.header.protection_alg, &msg.protection) else {
         return if policy.allow_unprotected_errors && is_negative(&msg.body) {
@@ -61,7 +77,10 @@ pub fn check_protection(
                     got: ProtectionKind::Signature,
                 });
             }
-            let extra = msg.extra_certs.as_deref().unwrap_or_default();
+            let extra = match msg.extra_certs.as_deref() {
+                Some(certs) if !certs.is_empty() => certs,
+                _ => earlier_extra_certs,
+            };
             let signer = extra.first().ok_or(Error::NoSignerCertificate)?;
             check_signer(signer, &msg.header, extra, trust, policy, now)?;
             verify_signature(

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use cmp_proto::builder::{HeaderBuilder, error_content};
 use cmp_proto::der::Encode;
 use cmp_proto::der::asn1::OctetString;
+use cmp_proto::x509_cert::Certificate;
 use cmp_proto::{
     PVNO_CMP2000, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatusInfo, ReceivedMessage,
 };
@@ -32,6 +33,10 @@ pub(crate) struct Exchange {
     peer_nonce: Option<OctetString>,
     /// Whether a pollReq has been sent: only then may a response echo the first nonce.
     pub(crate) polled: bool,
+    /// The extraCerts of the peer's last verified signed response: a later response may
+    /// leave them out (RFC 9483 §3.3). Not kept in a checkpoint: after a restart the
+    /// next signed answer must carry its certificate again.
+    peer_certs: Vec<Certificate>,
 }
 
 /// What an [`Exchange`] needs to go on after a restart: the transactionID, the
@@ -85,6 +90,7 @@ impl Exchange {
                 first_nonce,
                 peer_nonce: None,
                 polled: false,
+                peer_certs: Vec::new(),
             },
             bytes,
         ))
@@ -129,6 +135,7 @@ impl Exchange {
             first_nonce: checkpoint.first_nonce,
             peer_nonce: checkpoint.peer_nonce,
             polled: checkpoint.polled,
+            peer_certs: Vec::new(),
         }
     }
 
@@ -189,7 +196,22 @@ impl Exchange {
         let nonce = checks::check_sender_nonce(header)?;
         checks::check_fresh_sender_nonce(&nonce, self.peer_nonce.as_ref())?;
         self.peer_nonce = Some(nonce);
-        checks::check_protection(&received, &config.trust, &config.policy, now)?;
+        checks::check_protection_in_transaction(
+            &received,
+            &config.trust,
+            &config.policy,
+            now,
+            &self.peer_certs,
+        )?;
+        if let Some(certs) = received
+            .message
+            .extra_certs
+            .as_ref()
+            .filter(|c| !c.is_empty())
+            && received.message.protection.is_some()
+        {
+            self.peer_certs = certs.clone();
+        }
         checks::check_sender(header, config.policy.expected_sender.as_ref())?;
         Ok(received)
     }

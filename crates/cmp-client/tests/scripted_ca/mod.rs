@@ -32,6 +32,11 @@ pub enum Forgery {
     /// Honest, after asking to wait: "waiting" in the ip, one pollRep, then the
     /// certificate.
     HonestAfterPolling,
+    /// Honest, signing with its CMP certificate (server.pem), which only the ip
+    /// carries in extraCerts: the pkiConf has none (RFC 9483 §3.3, Nokia NCM).
+    HonestSignedPkiConfWithoutExtraCerts,
+    /// As that, but the pkiConf is signed by another key (client.key) in the CA's name.
+    PkiConfWithoutExtraCertsSignedByAnotherKey,
     WrongTransactionId,
     WrongRecipNonce,
     ReplayedFirstNonce,
@@ -62,9 +67,10 @@ pub enum Forgery {
 
 impl Forgery {
     /// Every way of misbehaving (not `Honest`, not the honest refusals).
-    pub const ALL: [Forgery; 25] = {
+    pub const ALL: [Forgery; 26] = {
         use Forgery::*;
         [
+            PkiConfWithoutExtraCertsSignedByAnotherKey,
             WrongTransactionId,
             WrongRecipNonce,
             ReplayedFirstNonce,
@@ -209,7 +215,15 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
         Forgery::Oversize => header = header.free_text(&"x".repeat(600 * 1024)).expect("freeText"),
         _ => {}
     }
+    let is_pki_conf = matches!(body, PkiBody::PkiConf(_));
+    let server_signs = || Protector::Signature {
+        key: key("server.key"),
+        certificate: Box::new(cert("server.pem")),
+        chain: vec![],
+    };
     let protector = match forgery {
+        Forgery::HonestSignedPkiConfWithoutExtraCerts => server_signs(),
+        Forgery::PkiConfWithoutExtraCertsSignedByAnotherKey => server_signs(),
         Forgery::BadMac => mac("not the shared secret"),
         Forgery::SignedByUntrustedKey | Forgery::SignedWithoutCertificate => Protector::Signature {
             // A well-formed signature by a key whose certificate is not under our anchor.
@@ -249,6 +263,20 @@ pub fn respond(request: &[u8], forgery: Forgery, polls_so_far: usize) -> Vec<u8>
             );
         }
         Forgery::SignedWithoutCertificate => msg.extra_certs = None,
+        Forgery::HonestSignedPkiConfWithoutExtraCerts if is_pki_conf => msg.extra_certs = None,
+        Forgery::PkiConfWithoutExtraCertsSignedByAnotherKey if is_pki_conf => {
+            // Everything as the CA would send it, signed by client.key instead.
+            msg.extra_certs = None;
+            let part = cmp_proto::ProtectedPart {
+                header: msg.header.clone(),
+                body: msg.body.clone(),
+            };
+            let signature = key("client.key")
+                .sign(&part.to_der().expect("protected part"))
+                .expect("sign");
+            msg.protection =
+                Some(der::asn1::BitString::from_bytes(&signature).expect("bit string"));
+        }
         Forgery::AbsurdIterationCount => {
             let alg = msg.header.protection_alg.as_mut().expect("MAC");
             let mut params = PbmParameter::from_algorithm(alg).expect("params");
