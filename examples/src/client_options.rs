@@ -21,7 +21,9 @@ use cmp_client::transport::{
 use cmp_client::{Client, ClientConfig, Error};
 use cmp_proto::der::asn1::ObjectIdentifier;
 use cmp_proto::der::{Decode, EncodePem, pem::LineEnding};
-use cmp_proto::protection::{MacAlgorithm, Pbmac1Settings, ProtectionKind, Protector, SigningKey};
+use cmp_proto::protection::{
+    MacAlgorithm, PbmSettings, Pbmac1Settings, ProtectionKind, Protector, SigningKey,
+};
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
 use cmp_proto::x509_cert::name::Name;
@@ -490,7 +492,8 @@ pub struct ClientOptions {
     reference: Option<String>,
     /// The shared secret's source (MAC protection).
     pub secret: Option<SecretSource>,
-    pbmac1: bool,
+    mac_alg: Option<MacChoice>,
+    mac_iterations: Option<u32>,
     /// Our certificate (signature protection).
     pub cert: Option<PathBuf>,
     /// Its private key.
@@ -545,7 +548,20 @@ impl ClientOptions {
             }
             "--pbmac1" => {
                 p.flag(name)?;
-                self.pbmac1 = true;
+                once(&mut self.mac_alg, name, MacChoice::Pbmac1)?;
+            }
+            "--mac-alg" => {
+                let text = p.string(name)?;
+                once(&mut self.mac_alg, name, MacChoice::parse(&text)?)?;
+            }
+            "--mac-iterations" => {
+                let n: u32 = p.number(name)?;
+                if !(MIN_MAC_ITERATIONS..=MAX_MAC_ITERATIONS).contains(&n) {
+                    return Err(Failure::usage(format!(
+                        "--mac-iterations {n}: give {MIN_MAC_ITERATIONS} to {MAX_MAC_ITERATIONS}"
+                    )));
+                }
+                once(&mut self.mac_iterations, name, n)?;
             }
             "--cert" => once(&mut self.cert, name, p.path(name)?)?,
             "--key" => once(&mut self.key, name, p.path(name)?)?,
@@ -616,8 +632,10 @@ impl ClientOptions {
             if self.reference.is_some() {
                 return Err(Failure::usage("--ref names a shared secret: give --secret"));
             }
-            if self.pbmac1 {
-                return Err(Failure::usage("--pbmac1 needs --secret"));
+            if self.mac_alg.is_some() || self.mac_iterations.is_some() {
+                return Err(Failure::usage(
+                    "--mac-alg, --pbmac1 and --mac-iterations need --secret",
+                ));
             }
             match (&self.cert, &self.key) {
                 (Some(_), Some(_)) => {}
@@ -735,11 +753,10 @@ impl ClientOptions {
             Protector::Mac {
                 secret,
                 reference: self.reference.as_ref().map(|r| r.as_bytes().to_vec()),
-                algorithm: if self.pbmac1 {
-                    MacAlgorithm::Pbmac1(Pbmac1Settings::default())
-                } else {
-                    MacAlgorithm::default()
-                },
+                algorithm: self
+                    .mac_alg
+                    .unwrap_or(MacChoice::Pbm)
+                    .algorithm(self.mac_iterations),
             }
         } else {
             let key_path = self
@@ -823,7 +840,7 @@ impl ClientOptions {
             tolerate_reversed_rdns: self.tolerate_reversed_rdns,
             strict_p10cr_cert_req_id: self.strict_p10cr_id,
             expected_sender: self.expect_sender.clone(),
-            ..ResponsePolicy::default()
+            limits: self.response_limits(),
         };
         config.issued_cert_anchors = match &self.out_trusted {
             Some(path) => Some(read_certs(path, "--out-trusted")?),
@@ -961,6 +978,75 @@ fn report_waiting(response: &[u8]) {
 // ---------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------
+
+/// The PasswordBasedMac or PBMAC1 variant requests are protected with (`--mac-alg`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MacChoice {
+    /// OWF SHA-256, HMAC-SHA256 (the default).
+    Pbm,
+    /// OWF SHA-256, HMAC-SHA1 (what openssl cmp sends).
+    PbmHmacSha1,
+    /// OWF SHA-1, HMAC-SHA1 (the oldest peers).
+    PbmSha1,
+    /// PBMAC1, PBKDF2-HMAC-SHA256 and HMAC-SHA256.
+    Pbmac1,
+}
+
+/// The iteration counts `--mac-iterations` takes: from RFC 4211 §4.4's least to the
+/// 262,144 that Go clients send.
+const MIN_MAC_ITERATIONS: u32 = 100;
+const MAX_MAC_ITERATIONS: u32 = 262_144;
+
+impl MacChoice {
+    fn parse(text: &str) -> Result<Self, Failure> {
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "pbm" => Self::Pbm,
+            "pbm-hmac-sha1" => Self::PbmHmacSha1,
+            "pbm-sha1" => Self::PbmSha1,
+            "pbmac1" => Self::Pbmac1,
+            _ => {
+                return Err(Failure::usage(format!(
+                    "--mac-alg {text}: one of pbm, pbm-hmac-sha1, pbm-sha1, pbmac1"
+                )));
+            }
+        })
+    }
+
+    /// The algorithm, with `iterations` instead of its default count when given.
+    fn algorithm(self, iterations: Option<u32>) -> MacAlgorithm {
+        let pbm = |settings: PbmSettings| {
+            MacAlgorithm::PasswordBasedMac(PbmSettings {
+                iterations: iterations.unwrap_or(settings.iterations),
+                ..settings
+            })
+        };
+        match self {
+            Self::Pbm => pbm(PbmSettings::default()),
+            Self::PbmHmacSha1 => pbm(PbmSettings::hmac_sha1()),
+            Self::PbmSha1 => pbm(PbmSettings::sha1()),
+            Self::Pbmac1 => {
+                let settings = Pbmac1Settings::default();
+                MacAlgorithm::Pbmac1(Pbmac1Settings {
+                    iterations: iterations.unwrap_or(settings.iterations),
+                    ..settings
+                })
+            }
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The default bounds, raised to `--mac-iterations` when it asks for more: a CA
+    /// answers with the MAC parameters of the request (RFC 4210 §5.1.3.1).
+    fn response_limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        if let Some(n) = self.mac_iterations {
+            limits.max_pbm_iterations = limits.max_pbm_iterations.max(n);
+            limits.max_pbkdf2_iterations = limits.max_pbkdf2_iterations.max(n);
+        }
+        limits
+    }
+}
 
 /// How often a busy CA's Retry-After is waited out, and the longest wait taken.
 const BUSY_RETRIES: u32 = 2;

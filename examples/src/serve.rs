@@ -31,6 +31,7 @@ pub struct Options {
     key_type: KeyType,
     max_days: Option<u32>,
     max_skew: Option<Duration>,
+    max_mac_iterations: Option<u32>,
     threads: Option<usize>,
 }
 
@@ -51,6 +52,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
         key_type: KeyType::P256,
         max_days: None,
         max_skew: None,
+        max_mac_iterations: None,
         threads: None,
     };
     while let Some(name) = p.next_option()? {
@@ -99,6 +101,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
             }
             "--max-days" => o.max_days = Some(p.number(&name)?),
             "--max-skew" => o.max_skew = Some(p.seconds(&name)?),
+            "--max-mac-iterations" => o.max_mac_iterations = Some(p.number(&name)?),
             "--threads" => o.threads = Some(p.number(&name)?),
             _ => return Err(p.unknown(&name)),
         }
@@ -136,6 +139,12 @@ pub fn run(o: Options) -> Result<(), Failure> {
     config.grant_implicit_confirm = o.implicit_confirm;
     if let Some(skew) = o.max_skew {
         config.limits.max_clock_skew = skew;
+    }
+    if let Some(n) = o.max_mac_iterations {
+        // PasswordBasedMac and PBKDF2 alike: Go clients send 262,144.
+        let limits = &mut config.limits.message;
+        limits.max_pbm_iterations = n;
+        limits.max_pbkdf2_iterations = n.max(limits.min_pbkdf2_iterations);
     }
     if let (Some(reference), Some(secret)) = (&o.reference, &o.secret) {
         let secret = secret

@@ -681,3 +681,54 @@ fn wrong_secret_fails_the_client_and_issues_nothing() {
     // The server still works: the right secret enrolls.
     serve.enroll_with_mac("right.example");
 }
+
+#[test]
+fn mac_iteration_counts_above_the_default_bound_are_an_explicit_opt_in() {
+    // Go clients send PasswordBasedMac with 262,144 iterations, older CAs want SHA-1:
+    // `cmpv2 enroll --mac-alg pbm-sha1 --mac-iterations 262144` against `cmpv2 serve`.
+    let enroll = |serve: &Serve, name: &str| {
+        let url = format!("http://{}/", serve.addr);
+        let reqout = serve.file(&format!("{name}-ir.der"));
+        let out = cmpv2(&[
+            "enroll",
+            "--server",
+            &url,
+            "--ref",
+            REF,
+            "--secret",
+            SECRET,
+            "--mac-alg",
+            "pbm-sha1",
+            "--mac-iterations",
+            "262144",
+            "--subject",
+            &format!("/CN={name}"),
+            "--keyout",
+            &serve.file(&format!("{name}.key")),
+            "--certout",
+            &serve.file(&format!("{name}.pem")),
+            "--trusted",
+            &serve.ca_pem(),
+            "--reqout",
+            &reqout,
+        ]);
+        (out, reqout)
+    };
+    // By default the server bounds what a request can make it compute, and says so.
+    let strict = Serve::start("mac-iterations-default", &[]);
+    let (out, reqout) = enroll(&strict, "refused");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("above the limit of 100000"),
+        "{}",
+        stderr(&out)
+    );
+    let ir = inspect(&reqout);
+    assert_eq!(ir["protection_params"]["iterations"], 262_144, "{ir}");
+    assert_eq!(ir["protection_params"]["owf"], "sha1", "{ir}");
+
+    // Opted in, it accepts, and answers with the same parameters.
+    let lenient = Serve::start("mac-iterations-raised", &["--max-mac-iterations", "262144"]);
+    let (out, _) = enroll(&lenient, "accepted");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

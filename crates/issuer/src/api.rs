@@ -124,9 +124,10 @@ pub struct SharedSecretProtection {
     #[serde(default)]
     pub mac: MacKind,
     /// Iteration count of the password-based key derivation. Default 10,000 for PBMAC1,
-    /// 500 for PBM (what OpenSSL and EJBCA use).
+    /// 500 for PBM (what OpenSSL and EJBCA use); up to 262,144 (what Go clients send).
+    /// Answers MACed with as many are accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 100, max = 100_000))]
+    #[schemars(range(min = 100, max = 262_144))]
     pub iterations: Option<u32>,
 }
 
@@ -140,6 +141,13 @@ pub enum MacKind {
     /// PBMAC1 (RFC 9481 §6.1.2) with PBKDF2-HMAC-SHA256 and HMAC-SHA256.
     #[serde(rename = "PBMAC1")]
     Pbmac1,
+    /// PasswordBasedMac with SHA-256 and HMAC-SHA1, what `openssl cmp` sends: for CAs
+    /// that refuse HMAC-SHA256 (the Insta demo CA).
+    #[serde(rename = "PBM-HMAC-SHA1")]
+    PbmHmacSha1,
+    /// PasswordBasedMac with SHA-1 and HMAC-SHA1: only for the oldest CAs.
+    #[serde(rename = "PBM-SHA1")]
+    PbmSha1,
 }
 
 /// Signature protection: a Secret of type `kubernetes.io/tls` whose `tls.crt` holds the

@@ -113,7 +113,7 @@ pub fn ca_client(
             .as_deref()
             .map(|s| parse_name("expectedSender", s))
             .transpose()?,
-        ..ResponsePolicy::default()
+        limits: response_limits(spec),
     };
     if !anchors.is_empty() {
         config.issued_cert_anchors = Some(anchors);
@@ -126,6 +126,22 @@ pub fn ca_client(
     };
     let transport = transport(spec, credentials)?;
     Ok(AsyncClient::new(config, AsyncHttpTransport::new(transport)))
+}
+
+/// The default bounds, raised to the issuer's MAC iteration count when it is higher: the
+/// CA answers with the MAC parameters of the request (RFC 4210 §5.1.3.1).
+fn response_limits(spec: &IssuerSpec) -> cmp_proto::Limits {
+    let mut limits = cmp_proto::Limits::default();
+    if let Some(n) = spec
+        .protection
+        .shared_secret
+        .as_ref()
+        .and_then(|m| m.iterations)
+    {
+        limits.max_pbm_iterations = limits.max_pbm_iterations.max(n);
+        limits.max_pbkdf2_iterations = limits.max_pbkdf2_iterations.max(n);
+    }
+    limits
 }
 
 fn parse_name(field: &str, text: &str) -> Result<Name, ConfigError> {
@@ -141,11 +157,16 @@ fn protector(spec: &IssuerSpec, credentials: &IssuerCredentials) -> Result<Prote
                 .as_ref()
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| config_error("the shared secret is missing or empty"))?;
+            let pbm = |settings: PbmSettings| {
+                MacAlgorithm::PasswordBasedMac(PbmSettings {
+                    iterations: mac.iterations.unwrap_or(settings.iterations),
+                    ..settings
+                })
+            };
             let algorithm = match mac.mac {
-                MacKind::Pbm => MacAlgorithm::PasswordBasedMac(PbmSettings {
-                    iterations: mac.iterations.unwrap_or(500),
-                    ..PbmSettings::default()
-                }),
+                MacKind::Pbm => pbm(PbmSettings::default()),
+                MacKind::PbmHmacSha1 => pbm(PbmSettings::hmac_sha1()),
+                MacKind::PbmSha1 => pbm(PbmSettings::sha1()),
                 MacKind::Pbmac1 => MacAlgorithm::Pbmac1(Pbmac1Settings {
                     iterations: mac.iterations.unwrap_or(10_000),
                     ..Pbmac1Settings::default()
@@ -500,6 +521,28 @@ mod tests {
         ));
         spec.recipient = Some("not a DN".into());
         assert!(config_error_of(&spec, &credentials).contains("recipient"));
+    }
+
+    #[test]
+    fn legacy_pbm_and_high_iteration_counts_are_opt_in_and_answers_may_use_them() {
+        let credentials = IssuerCredentials {
+            shared_secret: Some(Zeroizing::new(b"s3cret".to_vec())),
+            ..IssuerCredentials::default()
+        };
+        let mut spec = mac_spec();
+        let client = ca_client(&spec, &credentials).expect("valid");
+        assert_eq!(client.config().policy.limits, cmp_proto::Limits::default());
+        let mac = spec.protection.shared_secret.as_mut().expect("mac");
+        mac.mac = MacKind::PbmSha1;
+        mac.iterations = Some(262_144);
+        let client = ca_client(&spec, &credentials).expect("valid");
+        let config = client.config();
+        assert!(matches!(
+            &config.protector,
+            Protector::Mac { algorithm: MacAlgorithm::PasswordBasedMac(s), .. }
+                if s.iterations == 262_144 && s == &PbmSettings { iterations: 262_144, ..PbmSettings::sha1() }
+        ));
+        assert_eq!(config.policy.limits.max_pbm_iterations, 262_144);
     }
 
     #[test]

@@ -57,6 +57,25 @@ impl Default for PbmSettings {
 }
 
 impl PbmSettings {
+    /// OWF SHA-256 with HMAC-SHA1: what `openssl cmp` sends, for CAs that refuse
+    /// HMAC-SHA256 in PasswordBasedMac (the Insta demo CA; cmp-notes).
+    pub fn hmac_sha1() -> Self {
+        Self {
+            mac: HashAlg::Sha1,
+            ..Self::default()
+        }
+    }
+
+    /// OWF SHA-1 with HMAC-SHA1: the oldest peers' PasswordBasedMac (ONAP CertService
+    /// sent it). RFC 9481 §6.1.1 lists SHA-1 for it; use only where a CA needs it.
+    pub fn sha1() -> Self {
+        Self {
+            owf: HashAlg::Sha1,
+            mac: HashAlg::Sha1,
+            ..Self::default()
+        }
+    }
+
     /// The AlgorithmIdentifier with a fresh random salt.
     pub fn algorithm_identifier(&self) -> Result<AlgorithmIdentifierOwned> {
         let mut salt = vec![0u8; self.salt_len];
