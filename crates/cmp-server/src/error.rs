@@ -24,7 +24,9 @@ pub enum Error {
     MissingMessageTime,
     /// No protection, and this request needs it (RFC 9483 §3.2).
     Unprotected,
-    /// The MAC reference (senderKID) names no credential we hold.
+    /// The MAC reference (senderKID) names no credential we hold. Answered exactly as a
+    /// MAC that does not verify, so that references cannot be enumerated; only the
+    /// label (logs, metrics) tells them apart.
     UnknownReference,
     /// The protection did not verify.
     BadProtection(cmp_proto::Error),
@@ -128,9 +130,7 @@ impl fmt::Display for Error {
                 "messageTime is required (it bounds how long a request can be replayed)",
             ),
             Self::Unprotected => f.write_str("the request is not protected"),
-            Self::UnknownReference => {
-                f.write_str("no shared secret is registered under this senderKID")
-            }
+            Self::UnknownReference => write!(f, "the protection does not verify: {WRONG_MAC}"),
             Self::BadProtection(e) => write!(f, "the protection does not verify: {e}"),
             Self::UntrustedSigner(why) => write!(f, "signer not trusted: {why}"),
             Self::WrongIntegrity(why) => write!(f, "wrong protection: {why}"),
@@ -157,6 +157,9 @@ impl fmt::Display for Error {
         }
     }
 }
+
+/// What a MAC that does not verify says (cmp-proto's words), for an unknown reference too.
+const WRONG_MAC: cmp_proto::Error = cmp_proto::Error::ProtectionInvalid { kind: "MAC" };
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

@@ -41,6 +41,16 @@ impl ResponseProtection {
     }
 }
 
+/// The secret an unknown reference's MAC is computed with, so that it costs what a
+/// known one does; no request can verify under it (32 random bytes per process).
+static UNREGISTERED: std::sync::LazyLock<SharedSecret> = std::sync::LazyLock::new(|| {
+    let mut bytes = [0u8; 32];
+    // Without randomness the fixed value still cannot be guessed by a remote peer
+    // faster than the secret itself; the MAC comparison is the same either way.
+    let _ = getrandom::fill(&mut bytes);
+    SharedSecret::new(bytes.to_vec())
+});
+
 /// A request that passed its protection check.
 pub(crate) struct Authenticated {
     pub requester: Requester,
@@ -70,18 +80,23 @@ pub(crate) fn authenticate(
     }
     match ProtectionKind::of(alg).map_err(Error::BadProtection)? {
         ProtectionKind::Mac => {
+            // The parameters are judged before the reference is looked up, and a MAC is
+            // computed even for an unknown reference: whether a senderKID is registered
+            // must not show in the answer nor in the time it takes (issue 16, finding 9).
+            let algorithm = MacAlgorithm::like(alg, limits).map_err(Error::BadProtection)?;
             let reference = msg
                 .header
                 .sender_kid
                 .as_ref()
-                .ok_or(Error::UnknownReference)?
-                .as_bytes();
-            let credential = credentials
-                .mac
-                .get(reference)
-                .ok_or(Error::UnknownReference)?;
-            let algorithm = MacAlgorithm::like(alg, limits).map_err(Error::BadProtection)?;
-            verify_mac(received, &credential.secret, limits).map_err(Error::BadProtection)?;
+                .map_or(&[][..], |kid| kid.as_bytes());
+            let credential = credentials.mac.get(reference);
+            let secret = credential.map_or(&*UNREGISTERED, |c| &c.secret);
+            let verified = verify_mac(received, secret, limits);
+            let credential = match (credential, verified) {
+                (Some(credential), Ok(())) => credential,
+                (None, _) => return Err(Error::UnknownReference),
+                (Some(_), Err(e)) => return Err(Error::BadProtection(e)),
+            };
             Ok(Authenticated {
                 requester: Requester::Mac {
                     reference: reference.to_vec(),

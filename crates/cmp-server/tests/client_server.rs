@@ -367,6 +367,43 @@ fn rejects_unknown_reference() {
 }
 
 #[test]
+fn an_unknown_reference_and_a_wrong_mac_get_the_same_answer() {
+    // Finding 9 of issue 16: the answer must not tell which senderKIDs exist.
+    let s = setup();
+    let answer = |protector: &Protector| {
+        let response = s.responder.handle(
+            &ir_message(Some(protector), true).to_der().expect("encode"),
+            SystemTime::now(),
+        );
+        let msg = ReceivedMessage::decode(&response.bytes, &Limits::default())
+            .expect("decodes")
+            .message;
+        let PkiBody::Error(content) = msg.body else {
+            panic!("expected an error message")
+        };
+        (
+            content.pki_status_info,
+            msg.header.protection_alg.map(|a| a.oid),
+            msg.extra_certs.map(|c| c.len()),
+        )
+    };
+    let wrong_secret = Protector::Mac {
+        secret: SharedSecret::from("not the secret"),
+        reference: Some(REF.to_vec()),
+        algorithm: MacAlgorithm::default(),
+    };
+    let unknown = answer(&mac_protector(b"nobody"));
+    assert_eq!(unknown, answer(&wrong_secret));
+    assert!(
+        unknown
+            .0
+            .failure_info()
+            .contains(PkiFailureInfo::BAD_MESSAGE_CHECK)
+    );
+    assert!(!unknown.0.text().unwrap_or_default().contains("senderKID"));
+}
+
+#[test]
 fn rejects_unprotected_request() {
     let s = setup();
     let (bits, error) = refusal(&s, &ir_message(None, true));

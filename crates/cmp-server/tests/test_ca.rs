@@ -946,6 +946,49 @@ fn a_new_crl_after_a_revocation_has_a_higher_number() {
     assert!(number(&after) > number(&before));
 }
 
+#[cfg(unix)]
+#[test]
+fn key_files_are_created_fresh_owner_only_and_never_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // Finding 8 of issue 16: a world-readable key file stayed world-readable, and a
+    // symlink planted as a key file had the key written where it pointed.
+    let dir = Scratch::new("key-files");
+    let ca_dir = dir.path("ca");
+    std::fs::create_dir_all(&ca_dir).expect("dir");
+    std::fs::write(ca_dir.join("root.key"), "old").expect("old key");
+    std::fs::set_permissions(
+        ca_dir.join("root.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let victim = dir.path("victim.txt");
+    std::fs::write(&victim, "not a key").expect("victim");
+    std::os::unix::fs::symlink(&victim, ca_dir.join("issuing.key")).expect("symlink");
+
+    let _ca = ca_with(TestCaConfig {
+        directory: Some(ca_dir.clone()),
+        ..TestCaConfig::default()
+    });
+    for name in ["root.key", "issuing.key", "server.key"] {
+        let meta = std::fs::symlink_metadata(ca_dir.join(name)).expect("key file");
+        assert!(meta.file_type().is_file(), "{name} is a plain file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "not a key"
+    );
+
+    // A directory the CA creates is its owner's only.
+    let fresh = dir.path("fresh/ca");
+    let _ca = ca_with(TestCaConfig {
+        directory: Some(fresh.clone()),
+        ..TestCaConfig::default()
+    });
+    let mode = std::fs::metadata(&fresh).expect("dir").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
 #[test]
 fn restart_from_the_directory_keeps_the_ca_and_its_revocations() {
     let dir = Scratch::new("restart");

@@ -71,15 +71,40 @@ fn append(path: &Path) -> Result<File, TestCaError> {
         .map_err(io(path))
 }
 
+/// Writes a private key as a new file readable by its owner only, then renames it over
+/// `path`: an existing file keeps neither its mode (0644 stays 0644 when opened for
+/// writing) nor, if it is a symlink, redirects the key elsewhere (the rename replaces
+/// the link itself). `create_new` refuses to follow a symlink planted at the
+/// temporary name (issue 16, finding 8).
 fn write_private(path: &Path, data: &[u8]) -> Result<(), TestCaError> {
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(path.file_name().unwrap_or_default());
+    temp_name.push(format!(".new{}", std::process::id()));
+    let temp = path.with_file_name(temp_name);
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(data))
-        .map_err(io(path))
+    let written = options
+        .open(&temp)
+        .and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(io(path))
+}
+
+/// Creates `dir` (and its parents) when missing; a new CA directory is its owner's only.
+fn create_private_dir(dir: &Path) -> Result<(), TestCaError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io(dir))
 }
 
 impl Store {
@@ -116,7 +141,7 @@ impl Store {
 
     /// Writes new identities and `ca.pem` to `dir`.
     pub fn save(dir: &Path, ids: &Identities) -> Result<(), TestCaError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_private_dir(dir)?;
         for (name, id) in NAMES.iter().zip([&ids.root, &ids.issuing, &ids.server]) {
             let cert_path = dir.join(format!("{name}.pem"));
             let pem = id
