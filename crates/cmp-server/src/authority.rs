@@ -163,4 +163,13 @@ pub trait CertificateAuthority: Send + Sync {
     /// revoked nor expired: the responder asks before accepting it as the old certificate
     /// of a kur.
     fn is_current(&self, issuer: &Name, serial: &SerialNumber, now: SystemTime) -> bool;
+
+    /// Whether `certificate`, one this CA issued, has been revoked: a request protected
+    /// with it is then refused whatever its body (certRevoked), not only a kur. `false`
+    /// for certificates of other CAs (an external RA's), whose status the CA does not
+    /// keep. The default keeps no revocations.
+    fn revoked(&self, certificate: &Certificate, now: SystemTime) -> bool {
+        let _ = (certificate, now);
+        false
+    }
 }

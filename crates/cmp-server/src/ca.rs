@@ -621,6 +621,12 @@ impl CertificateAuthority for TestCa {
         self.answer(request, now)
     }
 
+    fn revoked(&self, certificate: &Certificate, _now: SystemTime) -> bool {
+        let tbs = certificate.tbs_certificate();
+        tbs.issuer() == self.issuing.cert.tbs_certificate().subject()
+            && self.is_revoked(tbs.serial_number())
+    }
+
     fn is_current(&self, issuer: &Name, serial: &SerialNumber, now: SystemTime) -> bool {
         if issuer != self.issuing.cert.tbs_certificate().subject() {
             return false;

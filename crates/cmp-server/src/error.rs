@@ -32,6 +32,8 @@ pub enum Error {
     BadProtection(cmp_proto::Error),
     /// The signer is not trusted, or its certificate is unfit.
     UntrustedSigner(String),
+    /// The request is signed with a certificate the CA has revoked.
+    SignerRevoked,
     /// The protection kind is not allowed for this request (RFC 9483 §4.1.3: kur needs a
     /// signature by the certificate being updated).
     WrongIntegrity(&'static str),
@@ -79,6 +81,7 @@ impl Error {
                 PkiFailureInfo::BAD_MESSAGE_CHECK
             }
             Self::UntrustedSigner(_) => PkiFailureInfo::SIGNER_NOT_TRUSTED,
+            Self::SignerRevoked => PkiFailureInfo::CERT_REVOKED,
             Self::WrongIntegrity(_) => PkiFailureInfo::WRONG_INTEGRITY,
             Self::TransactionIdInUse => PkiFailureInfo::TRANSACTION_ID_IN_USE,
             Self::BadRecipientNonce => PkiFailureInfo::BAD_RECIPIENT_NONCE,
@@ -102,6 +105,7 @@ impl Error {
             Self::UnknownReference => "unknown_reference",
             Self::BadProtection(_) => "bad_protection",
             Self::UntrustedSigner(_) => "untrusted_signer",
+            Self::SignerRevoked => "signer_revoked",
             Self::WrongIntegrity(_) => "wrong_integrity",
             Self::TransactionIdInUse => "transaction_id_in_use",
             Self::UnknownTransaction => "unknown_transaction",
@@ -133,6 +137,7 @@ impl fmt::Display for Error {
             Self::UnknownReference => write!(f, "the protection does not verify: {WRONG_MAC}"),
             Self::BadProtection(e) => write!(f, "the protection does not verify: {e}"),
             Self::UntrustedSigner(why) => write!(f, "signer not trusted: {why}"),
+            Self::SignerRevoked => f.write_str("the signer's certificate is revoked"),
             Self::WrongIntegrity(why) => write!(f, "wrong protection: {why}"),
             Self::TransactionIdInUse => f.write_str("transactionID already in use"),
             Self::UnknownTransaction => {

@@ -24,6 +24,7 @@ use crate::config::ResponderConfig;
 use crate::error::Error;
 use crate::protection::{ResponseProtection, authenticate};
 use crate::request::{certification_request, revocation_request};
+use crate::requester::Requester;
 use crate::transactions::{Stage, Transaction, Transactions};
 
 /// What the responder did with one request.
@@ -141,6 +142,13 @@ impl<C: CertificateAuthority> Responder<C> {
             Ok(auth) => auth,
             Err(e) => return self.refuse(Some(header), None, e),
         };
+        // A revoked signer authenticates nothing (issue 16, finding 3): checked here,
+        // for every body type, not only where a kur names its old certificate.
+        if let Requester::Signer { certificate, .. } = &auth.requester
+            && self.ca.revoked(certificate, now)
+        {
+            return self.refuse(Some(header), None, Error::SignerRevoked);
+        }
         match self.dispatch(&received, &auth, now) {
             Ok((reply, after)) => self.answer(header, &auth.protection, reply, after, now),
             Err(e) => self.refuse(Some(header), Some(&auth.protection), e),

@@ -404,6 +404,34 @@ fn an_unknown_reference_and_a_wrong_mac_get_the_same_answer() {
 }
 
 #[test]
+fn a_revoked_signer_certificate_authenticates_no_request() {
+    // Finding 3 of issue 16: cr and ir signed by a certificate revoked for keyCompromise
+    // were granted; only kur checked revocation.
+    let mut s = setup();
+    let signer = enrolled_signer(&mut s);
+    client(&s, mac_protector(REF))
+        .revoke(signer.0.clone(), Some(CrlReason::KeyCompromise))
+        .expect("rr");
+    let issued = s.responder.ca().issued_count();
+    let mut signed = client(&s, signature_protector(&signer));
+    let key = SigningKey::generate(KeyType::P256).expect("key");
+    for request in [
+        ir(&key, "CN=signer.example"),
+        EnrollmentRequest::Cr(
+            CertRequestBuilder::new(key.public_key_info().expect("spki"))
+                .subject("CN=signer.example".parse().expect("dn"))
+                .sign_pop(&key)
+                .expect("pop"),
+        ),
+    ] {
+        let err = signed.enroll(request).unwrap_err();
+        assert_refused(&err, PkiFailureInfo::CERT_REVOKED);
+    }
+    assert!(signed.ca_certs().is_err(), "nor a genm");
+    assert_eq!(s.responder.ca().issued_count(), issued, "nothing issued");
+}
+
+#[test]
 fn rejects_unprotected_request() {
     let s = setup();
     let (bits, error) = refusal(&s, &ir_message(None, true));
