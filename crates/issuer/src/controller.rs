@@ -19,6 +19,7 @@ use crate::cert_manager::CertificateRequest;
 use crate::journal::{self, AnnotationJournal, IssuedRecord};
 use crate::logs::{self, Level};
 use crate::metrics::{Metrics, Outcome};
+use crate::recorded;
 use crate::signer::{self, SignError, Signed};
 use crate::status::{self, FIELD_MANAGER, RequestStatusUpdate};
 use crate::triage::{self, IssuerKind, Triage, condition, reason};
@@ -482,11 +483,13 @@ async fn sign(
     if let Some(record) = ctx.issued_in_memory(&uid) {
         return Ok(write_issued(ctx, request, &record, now).await?);
     }
-    match journal::issued(request) {
-        Some(Ok(record)) => return Ok(write_issued(ctx, request, &record, now).await?),
+    // A result recorded on the request is believed only once the issuer's trust can
+    // check it (below): anybody who may patch the request may write the annotation.
+    let recorded = match journal::issued(request) {
+        Some(Ok(record)) => Some(record),
         Some(Err(why)) => return Ok(failed(ctx, request, &why, now).await?),
-        None => {}
-    }
+        None => None,
+    };
     let wait = ctx.settings.issuer_wait;
     let Some(issuer) = issuer_view(ctx, request, kind, name).await? else {
         let message = format!("{} {name} not found; waiting for it", kind.name());
@@ -538,6 +541,21 @@ async fn sign(
             return on_error(ctx, request, &issuer.spec, error, now).await;
         }
     };
+    if let Some(record) = recorded {
+        let trust = &client.config().trust;
+        return Ok(
+            match recorded::check(&record, &uid, requested.public_key(), trust, now) {
+                Ok(()) => write_issued(ctx, request, &record, now).await?,
+                Err(why) => {
+                    let message = format!(
+                        "{why}: the {} annotation was not written by this issuer; not using it",
+                        journal::ISSUED_ANNOTATION
+                    );
+                    failed(ctx, request, &message, now).await?
+                }
+            },
+        );
+    }
     let mut journal = AnnotationJournal::new(requests_api(ctx, request), request);
     let checkpoint = journal::recorded(request);
     let request_type = issuer.spec.request_type;
@@ -572,11 +590,15 @@ async fn sign(
                     .await?);
                 }
             };
-            let record = IssuedRecord {
+            let mut record = IssuedRecord {
                 certificate: pem.chain,
                 ca: pem.ca,
                 granted_with_mods: enrolled.granted_with_mods,
+                seal: None,
             };
+            if let Some(secret) = &client.config().trust.secret {
+                record.seal = Some(recorded::seal(&record, &uid, secret.expose()));
+            }
             ctx.remember_issued(&uid, record.clone());
             if let Err(e) = journal.record_issued(&record).await {
                 // The status write below may still succeed; if not, the copy in memory
@@ -732,6 +754,7 @@ mod tests {
             certificate: "leaf".into(),
             ca: String::new(),
             granted_with_mods: false,
+            seal: None,
         };
         for uid in ["gone", "live", "young"] {
             ctx.failed_attempt(uid, now);

@@ -47,6 +47,11 @@ pub struct IssuedRecord {
     pub ca: String,
     /// The CA changed what was asked (RFC 4210 §5.2.3 grantedWithMods).
     pub granted_with_mods: bool,
+    /// For an issuer with a shared secret: an HMAC under it over the request's UID and
+    /// this record ([`crate::recorded::seal`]), so that a record nobody but this issuer
+    /// could have written is told apart from one anybody could.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// The issued certificate recorded on `request`, if any; an error when the annotation is
@@ -218,6 +223,7 @@ mod tests {
             certificate: "-----BEGIN CERTIFICATE-----\n".into(),
             ca: "-----BEGIN CERTIFICATE-----\n".into(),
             granted_with_mods: true,
+            seal: Some("00ff".into()),
         };
         let mut request = CertificateRequest::new("r", Default::default());
         assert_eq!(issued(&request), None);

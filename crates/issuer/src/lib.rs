@@ -10,7 +10,8 @@
 //!   request (issued, retried, failed).
 //! - [`csr`]: what a CertificateRequest asks, verified, as the CMP request to send.
 //! - [`signer`]: one enrollment, journaled so that a restart resumes it; [`journal`]
-//!   keeps the checkpoint on the request.
+//!   keeps the checkpoint on the request; [`recorded`] says whether a recorded result may
+//!   be believed.
 //! - [`status`]: the conditions and status documents written back.
 //! - [`controller`] and [`issuer_health`]: the reconcilers; [`wake`] says which requests
 //!   an issuer's change wakes; [`leader`] elects the replica
@@ -29,6 +30,7 @@ pub mod leader;
 pub mod logs;
 pub mod metrics;
 pub mod probes;
+pub mod recorded;
 pub mod signer;
 pub mod status;
 pub mod triage;

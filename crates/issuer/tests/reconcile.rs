@@ -894,8 +894,9 @@ async fn a_new_issuer_generation_is_probed_at_once() {
 }
 
 /// Once the CA has issued, the certificate is never lost to a failed status write or a
-/// restart: the next attempt writes it from memory, or from the request's annotation,
-/// without the issuer, its Secrets or the CA.
+/// restart: the next attempt writes it from memory without the issuer, its Secrets or the
+/// CA, or from the request's annotation once the issuer's trust anchors vouch for it
+/// (anybody who may patch the request may write the annotation), without the CA.
 #[tokio::test]
 async fn an_issued_certificate_survives_a_failed_status_write_and_a_restart() {
     let ca = start_ca(TestCaConfig::default()).await;
@@ -931,9 +932,10 @@ async fn an_issued_certificate_survives_a_failed_status_write_and_a_restart() {
     assert!(task.await.expect("join").is_err());
     api.expect_no_more().await;
 
-    // A restarted issuer (a new context) has only the annotation.
+    // A restarted issuer (a new context) has only the annotation, and checks it.
     let (ctx, mut api) = mocked(Settings::default());
     let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
     let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
     assert_eq!(ready_of(&patch)["reason"], "Issued", "{patch}");
     assert_eq!(pem_field(&patch, "certificate"), certificate);
@@ -946,6 +948,39 @@ async fn an_issued_certificate_survives_a_failed_status_write_and_a_restart() {
     );
     api.expect_no_more().await;
     assert_eq!(ca.responder.ca().issued_count(), 1, "the CA was asked once");
+}
+
+/// A result somebody else wrote into the annotation is not believed (issue 16, finding
+/// 5): here the CA's own root certificate, which is not for the CSR's key.
+#[tokio::test]
+async fn a_forged_issued_annotation_is_not_believed() {
+    let ca = start_ca(TestCaConfig::default()).await;
+    let (ctx, mut api) = mocked(Settings::default());
+    let forged =
+        json!({"certificate": root_pem(&ca), "ca": root_pem(&ca), "grantedWithMods": false});
+    let value = request_json(
+        approved(),
+        Some(json!({ISSUED_ANNOTATION: forged.to_string()})),
+    );
+    let task = tokio::spawn(reconcile(request(&value), ctx));
+    serve_issuer_and_secret(&mut api, &issuer_json(&ca.url, "True"), &root_pem(&ca)).await;
+    let (patch, _, send) = api.expect(Method::PATCH, STATUS_PATH).await;
+    let ready = ready_of(&patch);
+    assert_eq!(ready["reason"], "Failed", "{patch}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not for the CSR's key")),
+        "{patch}"
+    );
+    assert!(
+        patch["status"]["certificate"].is_null(),
+        "nothing issued: {patch}"
+    );
+    ApiServer::respond(send, StatusCode::OK, &value);
+    task.await.expect("join").expect("reconcile");
+    api.expect_no_more().await;
+    assert_eq!(ca.responder.ca().issued_count(), 0, "nor asked for");
 }
 
 /// A recorded result that no longer parses is not taken for "nothing issued yet".
