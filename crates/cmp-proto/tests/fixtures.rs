@@ -192,3 +192,22 @@ fn openssl_rejection_carries_fail_info_and_text() {
     assert!(!status.failure_info().is_empty(), "{status}");
     assert!(status.text().is_some(), "{status}");
 }
+
+/// BouncyCastle writes messageTime with milliseconds (`20261204180647.062Z`; the leading
+/// zero of the fraction kept, trailing zeros dropped as DER wants): read as such, checked
+/// and written back byte for byte (tests/fixtures/bouncycastle/README.md made it).
+#[test]
+fn bouncycastle_message_time_with_milliseconds_is_read_and_kept() {
+    for (file, fraction) in [
+        ("bouncycastle/mac/ir_bc-client-pbmac1-ms.der", "062"),
+        ("bouncycastle/mac/ip_bc-server-ms.der", "531"),
+    ] {
+        let bytes = std::fs::read(fixtures().join(file)).expect("fixture");
+        let received = ReceivedMessage::decode(&bytes, &Limits::default()).expect(file);
+        let time = received.message.header.message_time.expect("messageTime");
+        assert_eq!(time.fraction(), Some(fraction), "{file}");
+        assert!(time.to_string().ends_with(&format!(".{fraction}Z")), "{time}");
+        verify_mac(&received, &secret(), &Limits::default()).expect(file);
+        assert_eq!(received.message.to_der().expect("re-encodes"), bytes, "{file}");
+    }
+}
