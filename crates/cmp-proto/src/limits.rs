@@ -30,8 +30,16 @@ pub struct Limits {
     pub min_salt_len: usize,
     /// Longest salt accepted in MAC parameters, in bytes. Default 128.
     pub max_salt_len: usize,
-    /// Longest PBKDF2 derived key accepted, in bytes. Default 64 (SHA-512's output).
+    /// Longest PBKDF2 derived key accepted, in bytes. Default 1,024, BouncyCastle's own
+    /// bound (its `JcePBMac1CalculatorBuilder` writes keyLength 512 for a 4096-bit key);
+    /// what the derivation costs is bounded by [`Self::max_pbkdf2_work`].
     pub max_derived_key_len: usize,
+    /// Most PBKDF2 work accepted: the iteration count times the PRF output blocks of the
+    /// derived key (RFC 8018 §5.2: each block runs every iteration). Default 1,000,000,
+    /// one SHA-256-sized key at the iteration bound; a reference alone (senderKID is no
+    /// secret) must not make a server compute more per request (issue 16, finding 2: a
+    /// million iterations of a 64-byte key were two million).
+    pub max_pbkdf2_work: u64,
     /// Smallest RSA modulus accepted for a signature, in bits. Default 2,048
     /// (RFC 9481 §3.1 via NIST SP 800-131A).
     pub min_rsa_bits: usize,
@@ -51,7 +59,8 @@ impl Default for Limits {
             min_pbkdf2_iterations: 1_000,
             min_salt_len: 8,
             max_salt_len: 128,
-            max_derived_key_len: 64,
+            max_derived_key_len: 1024,
+            max_pbkdf2_work: 1_000_000,
             min_rsa_bits: 2048,
             max_rsa_bits: 8192,
         }

@@ -185,6 +185,7 @@ impl Protector {
                     min_salt_len: 0,
                     max_salt_len: usize::MAX,
                     max_derived_key_len: usize::MAX,
+                    max_pbkdf2_work: u64::MAX,
                     ..Limits::default()
                 };
                 let mac = compute_mac(alg, secret.expose(), protected_part, &limits)?;

@@ -206,8 +206,15 @@ fn bouncycastle_message_time_with_milliseconds_is_read_and_kept() {
         let received = ReceivedMessage::decode(&bytes, &Limits::default()).expect(file);
         let time = received.message.header.message_time.expect("messageTime");
         assert_eq!(time.fraction(), Some(fraction), "{file}");
-        assert!(time.to_string().ends_with(&format!(".{fraction}Z")), "{time}");
+        assert!(
+            time.to_string().ends_with(&format!(".{fraction}Z")),
+            "{time}"
+        );
         verify_mac(&received, &secret(), &Limits::default()).expect(file);
-        assert_eq!(received.message.to_der().expect("re-encodes"), bytes, "{file}");
+        assert_eq!(
+            received.message.to_der().expect("re-encodes"),
+            bytes,
+            "{file}"
+        );
     }
 }

@@ -253,6 +253,53 @@ fn pbkdf2_iteration_count_above_limit_is_refused() {
 }
 
 #[test]
+fn pbkdf2_work_counts_every_output_block() {
+    // Finding 2 of issue 16: a million iterations (within the iteration bound) of a
+    // 64-byte key are two million PRF chains, refused before any is computed.
+    let err = limit_error(
+        MacAlgorithm::Pbmac1(Pbmac1Settings {
+            iterations: 1_000_000,
+            mac: HashAlg::Sha512,
+            ..Pbmac1Settings::default()
+        }),
+        Limits::default(),
+    );
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                what: "PBKDF2 work (iterations x output blocks)",
+                value: 2_000_000,
+                limit: 1_000_000,
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bouncycastles_512_octet_pbmac1_key_verifies_within_the_work_bound() {
+    // BouncyCastle's JcePBMac1CalculatorBuilder("HmacSHA256", 4096): keyLength 512,
+    // 8,192 iterations, 16 blocks (tests/fixtures/bouncycastle/README.md).
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/bouncycastle/mac/genm_bc-pbmac1-keylength512.der"),
+    )
+    .expect("fixture");
+    let msg = received(&bytes);
+    let secret = SharedSecret::from("cmp-fixture-secret");
+    verify_mac(&msg, &secret, &Limits::default()).expect("verifies");
+    let tight = Limits {
+        max_pbkdf2_work: 16 * 8_192 - 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        verify_mac(&msg, &secret, &tight),
+        Err(Error::LimitExceeded { value: 131_072, .. })
+    ));
+}
+
+#[test]
 fn salt_length_bounds_are_enforced() {
     let long = limit_error(
         MacAlgorithm::PasswordBasedMac(PbmSettings {

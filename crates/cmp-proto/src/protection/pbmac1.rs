@@ -101,6 +101,14 @@ impl Pbmac1Settings {
     }
 }
 
+/// What a PBKDF2 derivation costs, in PRF chains of `iterations` each: one per output
+/// block of the PRF (RFC 8018 §5.2). This is the quantity [`Limits::max_pbkdf2_work`]
+/// bounds, counted before anything is computed.
+pub(crate) fn pbkdf2_work(iterations: u64, key_len: u64, prf: HashAlg) -> u64 {
+    let block = prf.output_len() as u64;
+    iterations.saturating_mul(key_len.div_ceil(block))
+}
+
 /// Computes the PBMAC1 of `data` with the parameters of `alg` (RFC 8018 §7.1.1).
 pub fn compute(
     alg: &AlgorithmIdentifierOwned,
@@ -143,6 +151,14 @@ pub fn compute(
         return Err(Error::BadAlgorithmParameters {
             algorithm: "PBKDF2",
             reason: "keyLength is zero",
+        });
+    }
+    let work = pbkdf2_work(iterations, key_len, prf);
+    if work > limits.max_pbkdf2_work {
+        return Err(Error::LimitExceeded {
+            what: "PBKDF2 work (iterations x output blocks)",
+            value: work,
+            limit: limits.max_pbkdf2_work,
         });
     }
     let mut key = Zeroizing::new(vec![0u8; key_len as usize]);
