@@ -38,6 +38,9 @@ use certificate::{
 pub use policy::AllowedKey;
 use store::{Identities, Identity, Store};
 
+/// How long a CRL is valid (its nextUpdate).
+const CRL_VALIDITY: Duration = Duration::from_secs(86_400);
+
 /// How the test CA is set up.
 #[derive(Clone, Debug)]
 pub struct TestCaConfig {
@@ -379,13 +382,23 @@ impl TestCa {
     }
 
     /// The current CRL (RFC 5280 §5), signed by the issuing CA, valid for a day.
+    ///
+    /// A revoked certificate leaves the CRL (and memory) once it has expired and a CRL
+    /// issued after its expiry has listed it (RFC 5280 §3.3): at notAfter plus one CRL
+    /// validity. Without that the CRL only grows (issue 16, finding 7).
     pub fn crl(&self, now: SystemTime) -> Result<CertificateList, TestCaError> {
-        let mut revoked: Vec<(u128, i64, Option<u8>)> = self
-            .registry()
-            .revoked
-            .iter()
-            .map(|(s, (t, r))| (*s, *t, *r))
-            .collect();
+        let mut revoked: Vec<(u128, i64, Option<u8>)> = {
+            let mut registry = self.registry();
+            let cutoff = unix(now) - CRL_VALIDITY.as_secs() as i64;
+            registry
+                .revoked
+                .retain(|serial, _| i64::from(serial::SerialKey::not_after_of(*serial)) > cutoff);
+            registry
+                .revoked
+                .iter()
+                .map(|(s, (t, r))| (*s, *t, *r))
+                .collect()
+        };
         revoked.sort_unstable();
         let entries = revoked
             .into_iter()
@@ -437,7 +450,7 @@ impl TestCa {
                 .map_err(TestCaError::Key)?,
             issuer: self.issuing.cert.tbs_certificate().subject().clone(),
             this_update: time(now)?,
-            next_update: Some(time(now + Duration::from_secs(86_400))?),
+            next_update: Some(time(now + CRL_VALIDITY)?),
             revoked_certificates: (!entries.is_empty()).then_some(entries),
             crl_extensions: Some(vec![aki, extension(&number, false)?]),
         };

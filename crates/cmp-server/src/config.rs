@@ -18,6 +18,11 @@ pub struct ResponderLimits {
     /// Transactions in flight (awaiting certConf or polling). Default 10,000: a new one
     /// beyond it is answered systemUnavail.
     pub max_transactions: usize,
+    /// Transactions in flight for one requester (one MAC reference, one signer
+    /// certificate). Default 100: one credential must not fill the table for everyone
+    /// (issue 16, finding 7: one MAC client opened 10,000 in 10 s); beyond it that
+    /// requester is answered systemUnavail until its transactions end or expire.
+    pub max_transactions_per_requester: usize,
     /// How long a transaction may stay open between its messages. Default 5 minutes; an
     /// unconfirmed certificate is revoked when it runs out (RFC 4210 §5.3.18).
     pub transaction_lifetime: Duration,
@@ -38,6 +43,7 @@ impl Default for ResponderLimits {
         Self {
             message: Limits::default(),
             max_transactions: 10_000,
+            max_transactions_per_requester: 100,
             transaction_lifetime: Duration::from_secs(300),
             max_clock_skew: Duration::from_secs(60),
             require_message_time: true,

@@ -61,6 +61,8 @@ pub enum Error {
     BadCertId(&'static str),
     /// Too many transactions in flight.
     Busy,
+    /// Too many transactions in flight for this requester.
+    RequesterBusy,
     /// Something on our side failed (randomness, encoding).
     Internal(cmp_proto::Error),
 }
@@ -88,7 +90,7 @@ impl Error {
             Self::NotTheRequester | Self::RaVerifiedNotAllowed => PkiFailureInfo::NOT_AUTHORIZED,
             Self::BadPop(_) => PkiFailureInfo::BAD_POP,
             Self::BadCertHash | Self::BadCertId(_) => PkiFailureInfo::BAD_CERT_ID,
-            Self::Busy => PkiFailureInfo::SYSTEM_UNAVAIL,
+            Self::Busy | Self::RequesterBusy => PkiFailureInfo::SYSTEM_UNAVAIL,
             Self::Internal(_) => PkiFailureInfo::SYSTEM_FAILURE,
         }
     }
@@ -118,6 +120,7 @@ impl Error {
             Self::BadCertHash => "bad_cert_hash",
             Self::BadCertId(_) => "bad_cert_id",
             Self::Busy => "busy",
+            Self::RequesterBusy => "requester_busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -158,6 +161,9 @@ impl fmt::Display for Error {
             Self::BadCertHash => f.write_str("certHash does not match the issued certificate"),
             Self::BadCertId(why) => write!(f, "bad certificate: {why}"),
             Self::Busy => f.write_str("too many transactions in flight; retry later"),
+            Self::RequesterBusy => f.write_str(
+                "too many transactions in flight for these credentials; finish or abandon one",
+            ),
             Self::Internal(e) => write!(f, "internal error: {e}"),
         }
     }

@@ -225,7 +225,7 @@ impl<C: CertificateAuthority> Responder<C> {
         let tid = transaction_id(&msg.header);
         match &msg.body {
             PkiBody::Ir(_) | PkiBody::Cr(_) | PkiBody::Kur(_) | PkiBody::P10cr(_) => {
-                self.lock().claim(tid, now, true)?;
+                self.lock().claim(tid, now, Some(&auth.id))?;
                 let (kind, cert_req_id, request) =
                     certification_request(msg, auth, &self.ca, &self.config.limits, now)?;
                 let decision = self.ca.certify(&request, 0, now);
@@ -297,7 +297,7 @@ impl<C: CertificateAuthority> Responder<C> {
                 Ok((Reply::body(PkiBody::PkiConf(Null)), After::Finish))
             }
             PkiBody::Rr(_) => {
-                self.lock().claim(tid, now, false)?;
+                self.lock().claim(tid, now, None)?;
                 let request = revocation_request(msg, auth)?;
                 let (status, cert_id) = match self.ca.revoke(&request, now) {
                     Ok(()) => (
@@ -315,7 +315,7 @@ impl<C: CertificateAuthority> Responder<C> {
                 ))
             }
             PkiBody::Genm(items) => {
-                self.lock().claim(tid, now, false)?;
+                self.lock().claim(tid, now, None)?;
                 if items.len() > MAX_GENM_ITEMS {
                     return Err(Error::BadRequest("too many InfoTypeAndValue in genm"));
                 }

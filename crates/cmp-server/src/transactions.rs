@@ -99,14 +99,15 @@ impl Transactions {
         }
     }
 
-    /// Claims `transaction_id` for a new transaction: refuses one seen within the replay
-    /// window (a replayed or reused ID, RFC 4210 §5.1.1) and, when `opens` is set, one
-    /// that would exceed the in-flight bound.
+    /// Claims `transaction_id` for a new transaction of `requester`: refuses one seen
+    /// within the replay window (a replayed or reused ID, RFC 4210 §5.1.1) and, when
+    /// `opens` is set, one that would exceed the in-flight bound, overall or for this
+    /// requester.
     pub fn claim(
         &mut self,
         transaction_id: &[u8],
         now: SystemTime,
-        opens: bool,
+        opens: Option<&RequesterId>,
     ) -> Result<(), Error> {
         self.rotate(now);
         let key = fingerprint(transaction_id);
@@ -116,8 +117,19 @@ impl Transactions {
         {
             return Err(Error::TransactionIdInUse);
         }
-        if opens && self.open.len() >= self.limits.max_transactions {
-            return Err(Error::Busy);
+        if let Some(requester) = opens {
+            if self.open.len() >= self.limits.max_transactions {
+                return Err(Error::Busy);
+            }
+            // A scan of at most max_transactions entries, only for a new transaction.
+            let own = self
+                .open
+                .values()
+                .filter(|t| &t.requester_id == requester)
+                .count();
+            if own >= self.limits.max_transactions_per_requester {
+                return Err(Error::RequesterBusy);
+            }
         }
         self.seen.insert(key);
         Ok(())
@@ -218,7 +230,7 @@ mod tests {
         let mut t = table();
         let start = SystemTime::now();
         let window = ResponderLimits::default().max_clock_skew * 2;
-        t.claim(b"0123456789abcdef", start, false).expect("first");
+        t.claim(b"0123456789abcdef", start, None).expect("first");
         // Just before and after a rotation, still remembered.
         for later in [
             Duration::from_secs(1),
@@ -226,12 +238,12 @@ mod tests {
             window,
         ] {
             assert!(matches!(
-                t.claim(b"0123456789abcdef", start + later, false),
+                t.claim(b"0123456789abcdef", start + later, None),
                 Err(Error::TransactionIdInUse)
             ));
         }
         // Two windows on, forgotten: memory does not grow with time.
-        t.claim(b"0123456789abcdef", start + window * 3, false)
+        t.claim(b"0123456789abcdef", start + window * 3, None)
             .expect("forgotten after the window");
         assert_eq!(t.seen_count(), 1);
     }
@@ -242,8 +254,9 @@ mod tests {
             max_transactions: 0,
             ..ResponderLimits::default()
         });
+        let requester = RequesterId::Mac(b"r".to_vec());
         assert!(matches!(
-            t.claim(b"0123456789abcdef", SystemTime::now(), true),
+            t.claim(b"0123456789abcdef", SystemTime::now(), Some(&requester)),
             Err(Error::Busy)
         ));
     }

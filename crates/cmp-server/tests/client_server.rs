@@ -13,7 +13,7 @@ use cmp_proto::builder::{CertRequestBuilder, CrlReason, HeaderBuilder};
 use cmp_proto::protection::{
     KeyType, MacAlgorithm, Pbmac1Settings, Protector, SharedSecret, SigningKey,
 };
-use cmp_proto::{Limits, PkiBody, PkiFailureInfo, PkiMessage, ReceivedMessage};
+use cmp_proto::{BodyType, Limits, PkiBody, PkiFailureInfo, PkiMessage, ReceivedMessage};
 use cmp_server::ca::TestCaConfig;
 use cmp_server::{Credentials, Outcome, Responder, TestCa};
 use der::{Decode, Encode};
@@ -429,6 +429,47 @@ fn a_revoked_signer_certificate_authenticates_no_request() {
     }
     assert!(signed.ca_certs().is_err(), "nor a genm");
     assert_eq!(s.responder.ca().issued_count(), issued, "nothing issued");
+}
+
+#[test]
+fn one_requester_cannot_fill_the_transaction_table() {
+    // Finding 7 of issue 16: one MAC client opened 10,000 transactions (ir answered,
+    // certConf never sent) and everyone else got systemUnavail for five minutes.
+    let ca = TestCa::new(TestCaConfig::default()).expect("test CA");
+    let mut rc = ca.responder_config();
+    rc.limits.max_transactions_per_requester = 3;
+    rc.credentials = Credentials::default()
+        .with_mac(REF.to_vec(), SharedSecret::from(SECRET))
+        .with_mac(RA_REF.to_vec(), SharedSecret::from(SECRET));
+    let responder = Responder::new(rc, ca);
+    let open = |reference: &[u8]| {
+        let ir = ir_message(Some(&mac_protector(reference)), true);
+        responder.handle(&ir.to_der().expect("encode"), SystemTime::now())
+    };
+    for _ in 0..3 {
+        assert!(matches!(open(REF).outcome, Outcome::Answered(BodyType::Ip)));
+    }
+    let refused = open(REF);
+    assert!(
+        matches!(
+            refused.outcome,
+            Outcome::Refused(cmp_server::Error::RequesterBusy)
+        ),
+        "{:?}",
+        refused.outcome
+    );
+    let answer = ReceivedMessage::decode(&refused.bytes, &Limits::default()).expect("decodes");
+    let PkiBody::Error(content) = &answer.message.body else {
+        panic!("expected an error message")
+    };
+    assert!(
+        content
+            .pki_status_info
+            .failure_info()
+            .contains(PkiFailureInfo::SYSTEM_UNAVAIL)
+    );
+    // Everyone else still gets in.
+    assert!(!matches!(open(RA_REF).outcome, Outcome::Refused(_)));
 }
 
 #[test]

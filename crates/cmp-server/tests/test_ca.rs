@@ -917,6 +917,33 @@ fn root_ca_update_is_absent_when_the_root_is_current() {
 /// RFC 5280 §5.2.3: cRLNumber is a monotonically increasing sequence number; two CRLs
 /// with different contents must not share one.
 #[test]
+fn an_expired_certificate_leaves_the_crl_after_one_crl_past_its_expiry() {
+    // Finding 7 of issue 16: revoked serials were never pruned, so the CRL only grew.
+    let ca = ca_with(TestCaConfig::default());
+    let at = now();
+    let cert = issue(&ca, &key(KeyType::P256), "CN=expiring.example", at);
+    ca.revoke(&revocation(&ca, &cert, Some(1)), at)
+        .expect("revoke");
+    let listed = |when: SystemTime| {
+        ca.crl(when)
+            .expect("CRL")
+            .tbs_cert_list
+            .revoked_certificates
+            .unwrap_or_default()
+            .iter()
+            .any(|e| &e.serial_number == cert.tbs_certificate().serial_number())
+    };
+    let not_after = cert.tbs_certificate().validity().not_after.to_system_time();
+    let day = Duration::from_secs(86_400);
+    assert!(listed(at));
+    // RFC 5280 §3.3: still on a CRL issued after it expired...
+    assert!(listed(not_after + Duration::from_secs(60)));
+    // ...and gone from the CRLs after that one's validity, for good.
+    assert!(!listed(not_after + day + Duration::from_secs(60)));
+    assert!(!listed(at), "pruned, not just hidden");
+}
+
+#[test]
 fn a_new_crl_after_a_revocation_has_a_higher_number() {
     let ca = ca();
     let at = now();

@@ -58,6 +58,13 @@ impl SerialKey {
     }
 
     /// If `serial` was made with this key: its value and the notAfter it carries.
+    /// The notAfter (Unix seconds) carried by a serial this CA issued, without checking
+    /// its tag (for serials already known to be ours, such as revoked ones).
+    pub fn not_after_of(value: u128) -> u32 {
+        let bytes = value.to_be_bytes();
+        u32::from_be_bytes([bytes[6], bytes[7], bytes[8], bytes[9]])
+    }
+
     pub fn open(&self, serial: &SerialNumber) -> Option<(u128, u32)> {
         let value = value_of(serial)?;
         let bytes = value.to_be_bytes();
@@ -66,8 +73,7 @@ impl SerialKey {
         if expected != bytes[10..] {
             return None;
         }
-        let not_after = u32::from_be_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
-        Some((value, not_after))
+        Some((value, Self::not_after_of(value)))
     }
 }
 
