@@ -559,7 +559,7 @@ fn accepts_ra_verified_only_from_an_ra() {
         .responder
         .handle(&build(RA_REF).to_der().expect("der"), SystemTime::now());
     assert!(
-        matches!(answer.outcome, Outcome::Answered(cmp_proto::BodyType::Ip)),
+        matches!(answer.outcome, Outcome::Answered(BodyType::Ip)),
         "{:?}",
         answer.outcome
     );
@@ -681,7 +681,7 @@ fn cert_conf_with_wrong_nonce_does_not_end_the_transaction() {
     assert!(
         matches!(
             done.outcome,
-            Outcome::Answered(cmp_proto::BodyType::PkiConf)
+            Outcome::Answered(BodyType::PkiConf)
         ),
         "{:?}",
         done.outcome
@@ -915,7 +915,7 @@ fn error_message_without_recip_nonce_ends_only_the_requesters_own_transaction() 
     assert!(
         matches!(
             ended.outcome,
-            Outcome::Answered(cmp_proto::BodyType::PkiConf)
+            Outcome::Answered(BodyType::PkiConf)
         ),
         "{:?}",
         ended.outcome
