@@ -4,7 +4,8 @@
 #
 #   e2e/ejbca.sh start      set the kit up in $EJBCA_DIR and start it (idempotent);
 #                           fails when EJBCA cannot start
-#   e2e/ejbca.sh test       run the suite (cargo test --test ejbca) against the running one
+#   e2e/ejbca.sh test       run the suites (cargo test --test ejbca --test ejbca_probe)
+#                           against the running one
 #   e2e/ejbca.sh stop       stop it
 #   e2e/ejbca.sh            start, test, stop
 #
@@ -34,7 +35,7 @@ start() {
 
 run_suite() {
   local t0=$SECONDS
-  (cd "$REPO" && cargo test --locked -p cmpv2-examples --test ejbca)
+  (cd "$REPO" && cargo test --locked -p cmpv2-examples --test ejbca --test ejbca_probe)
   log "EJBCA suite ran in $((SECONDS - t0)) s"
 }
 

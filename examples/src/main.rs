@@ -4,7 +4,8 @@
 //! Subcommands: `demo` runs a certificate's whole life against the embedded test CA;
 //! `serve` runs that test CA as a CMP server over HTTP; `enroll` (ir, cr, p10cr),
 //! `update` (kur), `revoke` (rr) and `genm` talk
-//! to a CA over HTTP(S) with [`cmp_client::Client`]; `inspect` decodes a CMP
+//! to a CA over HTTP(S) with [`cmp_client::Client`]; `probe` finds out what a CA
+//! supports and which options fit it; `inspect` decodes a CMP
 //! `PKIMessage` (DER or PEM) and prints its contents, optionally checking MAC protection
 //! with a shared secret. Arguments are parsed by hand, with the option names of
 //! `openssl cmp` where the meaning is the same. See [`help`] for the interface and the
@@ -16,6 +17,7 @@ mod demo;
 mod enroll;
 mod genm;
 mod inspect;
+mod probe;
 mod revoke;
 mod secret_source;
 mod serve;
@@ -36,6 +38,7 @@ Usage:
   cmpv2 update  --server URL --oldcert FILE --key FILE --certout FILE [OPTIONS]
   cmpv2 revoke  --server URL --oldcert FILE CREDENTIALS [--revreason N] [OPTIONS]
   cmpv2 genm    --server URL CREDENTIALS --infotype NAME [OPTIONS]
+  cmpv2 probe   --server URL CREDENTIALS [--enroll] [--json] [OPTIONS]
   cmpv2 inspect FILE [--json] [--secret SRC]
   cmpv2 help [COMMAND] | COMMAND --help
   cmpv2 --version | -V
@@ -76,6 +79,9 @@ cmpv2 serve: the test CA as a CMP server over HTTP (RFC 6712). POST on /, /pkix/
   --poll N              Answer 'waiting' N times before deciding (default 0).
   --check-after SECS    checkAfter in pollRep (default 1).
   --implicit-confirm    Grant implicit confirmation when asked.
+  --max-mac-iterations N  Highest MAC iteration count accepted from clients
+                        (default 100,000 for PasswordBasedMac, 1,000,000 for
+                        PBMAC1; Go clients send 262,144).
   --max-skew SECS       Largest messageTime difference accepted (default 60); a
                         transactionID is remembered for twice as long (replays).
   --threads N           Worker threads (default: one per core).
@@ -144,8 +150,35 @@ cmpv2 genm: ask the CA for information (genm/genp) and print the answer.
   --crlout FILE         Write the CRLs (PEM; crlStatusList).
 ";
 
+const HELP_PROBE: &str = "\
+cmpv2 probe: find out what the CA does, with few messages, and which options fit
+  it. Sends genm caCerts (and, if answered, certReqTemplate, signKeyPairTypes,
+  currentCRL and pvno 3), an ir whose proof-of-possession is invalid on purpose
+  (the CA must refuse it: its answer shows how refusals are protected), the same
+  with a wrong secret (or unprotected), and with MAC credentials the same under
+  each MAC variant (PasswordBasedMac SHA-256 or SHA-1, HMAC-SHA256 or -SHA1, 500 to
+  262,144 iterations; PBMAC1): badPOP means the CA took the MAC. Leaves no
+  certificate behind unless --enroll. Prints a table (property, verdict, what was
+  asked, what came back; '(unverified)' where the answer's protection could not be
+  checked), the enroll options that fit and the CMPv2Issuer spec.compatibility and
+  healthCheck settings.
+  --enroll              Also enroll: an ir asking for implicitConfirm and a p10cr
+                        (certReqId of the cp), noting whether the CA asks to wait;
+                        then revoke (rr) every certificate obtained. Needs answers
+                        the client can verify (--trusted for a CA that signs).
+  --json                Print one JSON object (findings, facts, flags,
+                        compatibility, every exchange) instead of the table.
+";
+
+const EXIT_CODES_PROBE: &str = "\
+  0   the probe ran (whatever the CA supports)
+  2   an input file or secret is unusable, or the output cannot be written
+  3   the CA cannot be reached at all (no CMP answer to any probe)
+  64  usage error
+";
+
 const HELP_CLIENT: &str = "\
-Options of enroll, update, revoke and genm:
+Options of enroll, update, revoke, genm and probe:
  Connection:
   --server HOST[:PORT]  The CA, or a full http:// or https:// URL (with a path).
                         HOST[:PORT] means http://, or https:// with --tls-* options.
@@ -163,7 +196,12 @@ Options of enroll, update, revoke and genm:
   --secret SRC          Shared secret for MAC protection: pass:TEXT, env:VAR or
                         file:PATH (first line). Also verifies MAC-protected answers.
   --ref REF             Reference of the secret (senderKID).
-  --pbmac1              Protect with PBMAC1 instead of PasswordBasedMac.
+  --mac-alg ALG         pbm (default: PasswordBasedMac, SHA-256 and HMAC-SHA256),
+                        pbm-hmac-sha1 (SHA-256 and HMAC-SHA1, as openssl cmp),
+                        pbm-sha1 (SHA-1 and HMAC-SHA1, the oldest CAs) or pbmac1.
+  --pbmac1              Same as --mac-alg pbmac1.
+  --mac-iterations N    Iteration count, 100 to 262,144 (default 500 for PBM,
+                        10,000 for PBMAC1); answers may then use as many.
   --cert FILE           Our certificate (PEM, the rest of its chain may follow).
   --key FILE            Its private key (PEM). Signs requests when no --secret.
  Trust in the CA's answers:
@@ -173,6 +211,9 @@ Options of enroll, update, revoke and genm:
   --out-trusted FILE    Anchors the new certificate must chain to (PEM).
   --recipient DN        Recipient (the CA). Default: the issuer of --oldcert, else
                         of --cert, else the empty DN.
+  --sender DN           Header sender with MAC protection. Default: the subject of
+                        --cert, else the subject asked for, else that of --oldcert;
+                        --sender '' sends the NULL-DN.
   --expect-sender DN    Accept answers only from this sender.
   --unprotected-errors  Accept unprotected negative answers.
   --ignore-keyusage     Do not require digitalSignature in the signer certificate.
@@ -238,6 +279,14 @@ fn help(command: Option<&str>) -> String {
         Some("update") => client(HELP_UPDATE),
         Some("revoke") => client(HELP_REVOKE),
         Some("genm") => client(HELP_GENM),
+        Some("probe") => [
+            HELP_PROBE,
+            "\n",
+            HELP_CLIENT,
+            "\nExit codes:\n",
+            EXIT_CODES_PROBE,
+        ]
+        .concat(),
         Some("inspect") => [HELP_INSPECT, "\nExit codes:\n", EXIT_CODES_INSPECT].concat(),
         _ => [
             HELP_DEMO,
@@ -252,11 +301,15 @@ fn help(command: Option<&str>) -> String {
             "\n",
             HELP_GENM,
             "\n",
+            HELP_PROBE,
+            "\n",
             HELP_CLIENT,
             "\n",
             HELP_INSPECT,
             "\nExit codes:\n enroll, update, revoke, genm:\n",
             EXIT_CODES_CLIENT,
+            " probe:\n",
+            EXIT_CODES_PROBE,
             " inspect:\n",
             EXIT_CODES_INSPECT,
         ]
@@ -380,6 +433,10 @@ fn run(args: Vec<OsString>) -> Result<u8, Failure> {
         Some("genm") => match genm::parse(args)? {
             Some(options) => genm::run(options).map(|()| EXIT_OK),
             None => print_help(Some("genm")),
+        },
+        Some("probe") => match probe::parse(args)? {
+            Some(options) => probe::run(options).map(|()| EXIT_OK),
+            None => print_help(Some("probe")),
         },
         _ => Err(Failure::usage(format!(
             "unknown command {:?}",
