@@ -52,18 +52,30 @@ pub fn check_fresh_sender_nonce(nonce: &OctetString, previous: Option<&OctetStri
     }
 }
 
-/// The sender is the expected one, when one is configured.
+/// The sender is the expected one, when one is configured: the same RDNs in the same
+/// order, or in exactly the reverse order. A DN typed as text is ambiguous in its order
+/// (RFC 4514 writes the last RDN first, OpenSSL's `/C=../CN=..` the first), and EJBCA
+/// encodes its CA's name CN first: `CN=ManagementCA,O=EJBCA Sample,C=SE` must match it
+/// whichever way it was meant. No other name matches.
 pub fn check_sender(header: &PkiHeader, expected: Option<&Name>) -> Result<()> {
     let Some(expected) = expected else {
         return Ok(());
     };
     match &header.sender {
-        GeneralName::DirectoryName(name) if name == expected => Ok(()),
+        GeneralName::DirectoryName(name) if name == expected || reversed(name, expected) => Ok(()),
         other => Err(Error::UnexpectedSender {
             sender: describe(other),
             expected: expected.to_string(),
         }),
     }
+}
+
+/// Whether `a` holds the RDNs of `b` in reverse order.
+pub(crate) fn reversed(a: &Name, b: &Name) -> bool {
+    let a: Vec<_> = a.iter_rdn().collect();
+    let mut b: Vec<_> = b.iter_rdn().collect();
+    b.reverse();
+    a == b
 }
 
 /// A GeneralName for error messages.
@@ -93,6 +105,31 @@ mod tests {
             check_fresh_sender_nonce(&first, Some(&first)),
             Err(Error::SenderNonceReused)
         ));
+    }
+
+    #[test]
+    fn expected_sender_matches_in_either_rdn_order_and_nothing_else() {
+        let mut h = header();
+        let expected = Name::from_str("CN=ManagementCA,O=EJBCA Sample,C=SE").expect("DN");
+        // EJBCA's encoding (CN first) is what OpenSSL's slash form writes.
+        let ejbca = Name::from_str("C=SE,O=EJBCA Sample,CN=ManagementCA").expect("DN");
+        for sender in [expected.clone(), ejbca] {
+            h.sender = GeneralName::DirectoryName(sender);
+            assert!(check_sender(&h, Some(&expected)).is_ok());
+        }
+        for other in [
+            "CN=ManagementCA,O=Other,C=SE",
+            "O=EJBCA Sample,CN=ManagementCA,C=SE",
+        ] {
+            h.sender = GeneralName::DirectoryName(Name::from_str(other).expect("DN"));
+            assert!(
+                matches!(
+                    check_sender(&h, Some(&expected)),
+                    Err(Error::UnexpectedSender { .. })
+                ),
+                "{other}"
+            );
+        }
     }
 
     #[test]

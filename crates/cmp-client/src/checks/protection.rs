@@ -7,11 +7,10 @@ use cmp_proto::protection::{ProtectionKind, subject_key_identifier, verify_mac, 
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::ext::pkix::KeyUsage;
 use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
-use cmp_proto::x509_cert::name::Name;
 use cmp_proto::{PkiBody, PkiHeader, PkiStatus, ReceivedMessage};
 
 use super::chain::{valid_at, validate_chain};
-use super::header::describe;
+use super::header::{describe, reversed};
 use super::{ResponsePolicy, Trust};
 use crate::error::{Error, Result};
 
@@ -142,20 +141,13 @@ pub fn check_signer(
         .map_err(|reason| Error::SignerUntrusted { subject, reason })
 }
 
-/// Whether `a` holds the RDNs of `b` in reverse order (EJBCA bug ejbca-ce #445).
-fn reversed(a: &Name, b: &Name) -> bool {
-    let a: Vec<_> = a.iter_rdn().collect();
-    let mut b: Vec<_> = b.iter_rdn().collect();
-    b.reverse();
-    a == b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::test_support::*;
     use cmp_proto::Limits;
     use cmp_proto::protection::SharedSecret;
+    use cmp_proto::x509_cert::name::Name;
     use std::str::FromStr;
 
     fn sig_trust() -> Trust {
