@@ -679,10 +679,7 @@ fn cert_conf_with_wrong_nonce_does_not_end_the_transaction() {
     let right = conf(ip.message.header.sender_nonce.clone());
     let done = s.responder.handle(&right.to_der().expect("der"), now);
     assert!(
-        matches!(
-            done.outcome,
-            Outcome::Answered(BodyType::PkiConf)
-        ),
+        matches!(done.outcome, Outcome::Answered(BodyType::PkiConf)),
         "{:?}",
         done.outcome
     );
@@ -913,10 +910,7 @@ fn error_message_without_recip_nonce_ends_only_the_requesters_own_transaction() 
         SystemTime::now(),
     );
     assert!(
-        matches!(
-            ended.outcome,
-            Outcome::Answered(BodyType::PkiConf)
-        ),
+        matches!(ended.outcome, Outcome::Answered(BodyType::PkiConf)),
         "{:?}",
         ended.outcome
     );
