@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use cmp_proto::der::asn1::{Any, ObjectIdentifier};
 use cmp_proto::der::{Decode, Encode, EncodePem, pem::LineEnding};
 use cmp_proto::spki::AlgorithmIdentifierOwned;
+use cmp_proto::time::TemplateTime;
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::crl::CertificateList;
 use cmp_proto::x509_cert::ext::pkix::CrlDistributionPoints;
 use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
-use cmp_proto::x509_cert::time::Time;
 use cmp_proto::{CertReqTemplateContent, CrlSource, CrlStatus, InfoTypeAndValue, oid};
 
 use crate::Failure;
@@ -335,7 +335,7 @@ fn write_template(out: &mut String, content: &CertReqTemplateContent) {
         let _ = writeln!(out, "  publicKey:  {}", key_alg(key));
     }
     if let Some(validity) = &t.validity {
-        let show = |t: &Option<Time>| {
+        let show = |t: &Option<TemplateTime>| {
             t.as_ref()
                 .map_or_else(|| "-".to_owned(), ToString::to_string)
         };

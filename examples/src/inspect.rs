@@ -19,13 +19,12 @@ use cmp_proto::protection::{
     Pbkdf2Params, PbmParameter, Pbmac1Params, ProtectionKind, SharedSecret, verify_mac,
 };
 use cmp_proto::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
-use cmp_proto::time::GenTime;
+use cmp_proto::time::{GenTime, TemplateTime};
 use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::ext::Extensions;
 use cmp_proto::x509_cert::ext::pkix::crl::CrlReason;
 use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
 use cmp_proto::x509_cert::name::Name;
-use cmp_proto::x509_cert::time::Time;
 use cmp_proto::{
     BodyType, CertResponse, CertStatus, InfoTypeAndValue, Limits, PkiBody, PkiHeader,
     PkiStatusInfo, ReceivedMessage, oid,
@@ -704,7 +703,7 @@ fn dump_template(d: &mut Dump, depth: usize, t: &CertTemplate) {
         d.kv(depth, "serialNumber", serial);
     }
     if let Some(validity) = &t.validity {
-        let show = |t: &Option<Time>| {
+        let show = |t: &Option<TemplateTime>| {
             t.as_ref()
                 .map_or_else(|| "-".to_owned(), ToString::to_string)
         };

@@ -172,6 +172,59 @@ impl FixedTag for GenTime {
     const TAG: Tag = Tag::GeneralizedTime;
 }
 
+/// `Time` as a CRMF template carries it (RFC 4211 §5, from RFC 5280):
+///
+/// ```text
+/// Time ::= CHOICE { utcTime UTCTime, generalTime GeneralizedTime }
+/// ```
+///
+/// with the GeneralizedTime read as [`GenTime`], so a requested validity with fractional
+/// seconds (BouncyCastle-style) decodes and re-encodes byte for byte. RFC 5280's
+/// whole-seconds profile binds certificates and CRLs, not the requests for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, der::Choice)]
+pub enum TemplateTime {
+    /// UTCTime: years 1950–2049.
+    #[asn1(type = "UTCTime")]
+    UtcTime(der::asn1::UtcTime),
+    /// GeneralizedTime, fraction included.
+    GeneralTime(GenTime),
+}
+
+impl TemplateTime {
+    /// The time, fraction included.
+    pub fn to_system_time(&self) -> SystemTime {
+        match self {
+            Self::UtcTime(t) => t.to_system_time(),
+            Self::GeneralTime(t) => t.to_system_time(),
+        }
+    }
+
+    /// The time since the Unix epoch, fraction included (as `x509_cert`'s `Time` has it).
+    pub fn to_unix_duration(&self) -> Duration {
+        self.to_system_time()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+}
+
+impl From<x509_cert::time::Time> for TemplateTime {
+    fn from(time: x509_cert::time::Time) -> Self {
+        match time {
+            x509_cert::time::Time::UtcTime(t) => Self::UtcTime(t),
+            x509_cert::time::Time::GeneralTime(t) => Self::GeneralTime(t.into()),
+        }
+    }
+}
+
+impl fmt::Display for TemplateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UtcTime(t) => write!(f, "{}", t.to_date_time()),
+            Self::GeneralTime(t) => write!(f, "{t}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use der::{Decode, Encode};
@@ -228,6 +281,19 @@ mod tests {
         ] {
             assert!(GenTime::from_der(&tlv(value)).is_err(), "{value} accepted");
         }
+    }
+
+    #[test]
+    fn a_template_time_is_either_choice_and_keeps_a_fraction() {
+        let general = tlv("20240217171209.5Z");
+        let t = TemplateTime::from_der(&general).expect("GeneralizedTime");
+        assert!(matches!(t, TemplateTime::GeneralTime(g) if g.subsec_nanos() == 500_000_000));
+        assert_eq!(t.to_der().expect("encodes"), general);
+        let mut utc = vec![0x17, 13];
+        utc.extend_from_slice(b"240217171209Z");
+        let t = TemplateTime::from_der(&utc).expect("UTCTime");
+        assert!(matches!(t, TemplateTime::UtcTime(_)));
+        assert_eq!(t.to_der().expect("encodes"), utc);
     }
 
     #[test]

@@ -391,3 +391,48 @@ fn every_rare_body_alternative_round_trips_exactly() {
         }
     }
 }
+
+/// A requested validity with fractional seconds (a CRMF template's `Time` is not bound
+/// by RFC 5280's whole-seconds profile) decodes in an ir and re-encodes byte for byte.
+#[test]
+fn a_template_validity_with_fractional_seconds_round_trips() {
+    use cmp_proto::crmf::OptionalValidity;
+    use cmp_proto::time::{GenTime, TemplateTime};
+
+    let not_after = GenTime::from_der(b"\x18\x1320301231235959.125Z").expect("GenTime");
+    let key = key("ee.key");
+    let mut builder = CertRequestBuilder::new(key.public_key_info().expect("spki"))
+        .subject(Name::from_str("CN=fraction.example").expect("DN"));
+    let mut req = builder.request().clone();
+    req.cert_template.validity = Some(OptionalValidity {
+        not_before: None,
+        not_after: Some(TemplateTime::GeneralTime(not_after)),
+    });
+    builder = CertRequestBuilder::from_template(req.cert_template);
+    let msg = header()
+        .build(
+            PkiBody::Ir(vec![builder.sign_pop(&key).expect("pop")]),
+            None,
+        )
+        .expect("ir");
+    let der = msg.to_der().expect("encodes");
+    let back = PkiMessage::from_der(&der).expect("decodes");
+    assert_eq!(back.to_der().expect("re-encodes"), der);
+    let PkiBody::Ir(reqs) = &back.body else {
+        panic!("an ir")
+    };
+    let validity = reqs[0]
+        .cert_req
+        .cert_template
+        .validity
+        .as_ref()
+        .expect("validity");
+    assert_eq!(
+        validity.not_after,
+        Some(TemplateTime::GeneralTime(not_after))
+    );
+    assert_eq!(
+        validity.not_after.expect("notAfter").to_string(),
+        "2030-12-31T23:59:59.125Z"
+    );
+}

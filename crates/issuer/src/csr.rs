@@ -504,7 +504,7 @@ impl RequestedCertificate {
             .map(|duration| -> Result<OptionalValidity, CsrError> {
                 Ok(OptionalValidity {
                     not_before: None,
-                    not_after: Some(not_after(now, duration)?),
+                    not_after: Some(not_after(now, duration)?.into()),
                 })
             })
             .transpose()?;

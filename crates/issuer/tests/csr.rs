@@ -353,7 +353,10 @@ fn validity_past_2049_is_generalized_time() {
         .expect("validity")
         .not_after
         .expect("notAfter");
-    assert!(matches!(not_after, x509_cert::time::Time::GeneralTime(_)));
+    assert!(matches!(
+        not_after,
+        cmp_proto::time::TemplateTime::GeneralTime(_)
+    ));
     assert_eq!(
         not_after.to_unix_duration(),
         Duration::from_secs(1_767_225_600 + 1_753_200 * 3600)

@@ -76,8 +76,8 @@ impl CertRequestBuilder {
     /// Asks for a validity period; either end may be left to the CA.
     pub fn validity(mut self, not_before: Option<Time>, not_after: Option<Time>) -> Self {
         self.request.cert_template.validity = Some(OptionalValidity {
-            not_before,
-            not_after,
+            not_before: not_before.map(Into::into),
+            not_after: not_after.map(Into::into),
         });
         self
     }

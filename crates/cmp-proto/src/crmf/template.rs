@@ -1,12 +1,12 @@
 //! CertTemplate and OptionalValidity (RFC 4211 §5).
 
+use crate::time::TemplateTime;
 use der::Sequence;
 use der::asn1::BitString;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::ext::Extensions;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Time;
 
 /// The fields of the certificate being asked for; all optional.
 ///
@@ -70,8 +70,8 @@ pub struct CertTemplate {
 pub struct OptionalValidity {
     /// Start of validity (EXPLICIT: `Time` is a CHOICE).
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    pub not_before: Option<Time>,
+    pub not_before: Option<TemplateTime>,
     /// End of validity.
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    pub not_after: Option<Time>,
+    pub not_after: Option<TemplateTime>,
 }
