@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -32,11 +32,24 @@ pub const CONTENT_TYPE_PKIXCMP: &str = "application/pkixcmp";
 pub struct HttpOptions {
     /// Connections served at once; further ones wait in the listen backlog. Default 1,024.
     pub max_connections: usize,
+    /// Connections served at once for one peer address; more from it are closed at
+    /// once. Default 64: one host must not take every slot (issue 16, finding 6).
+    pub max_connections_per_address: usize,
     /// Time to receive a request's headers, on a new or a kept-alive connection.
     /// Default 10 s.
     pub header_timeout: Duration,
-    /// Time to receive a request's body. Default 30 s.
+    /// Time to receive a request's body, whole. Default 30 s.
     pub body_timeout: Duration,
+    /// Slowest body accepted, in bytes a second, once [`Self::body_grace`] has passed:
+    /// a client sending a byte a second held a connection slot for the whole body
+    /// timeout. Default 1,024 (a CMP request is a few KiB, sent at once).
+    pub min_body_rate: u32,
+    /// How long a body may take before [`Self::min_body_rate`] applies. Default 2 s.
+    pub body_grace: Duration,
+    /// Requests verified and answered at once, on tokio's blocking pool (protection
+    /// checks, PBKDF2 and signatures must not hold the async workers). Default: twice
+    /// the available cores.
+    pub max_handling: usize,
     /// Largest body accepted. Default: the responder's message size limit.
     pub max_body: Option<usize>,
 }
@@ -45,8 +58,12 @@ impl Default for HttpOptions {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_address: 64,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            min_body_rate: 1024,
+            body_grace: Duration::from_secs(2),
+            max_handling: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             max_body: None,
         }
     }
@@ -117,11 +134,42 @@ fn is_pkixcmp(request: &Request<Incoming>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(CONTENT_TYPE_PKIXCMP))
 }
 
+/// Why a body was not read.
+enum BodyError {
+    TooSlow,
+    TooLarge,
+}
+
+/// Reads a body of at most `max` bytes within the body timeout, at no less than the
+/// minimum rate once the grace has passed: by then `received` bytes must have come
+/// within `grace + received / rate`, and each frame is awaited no longer than that.
+async fn read_body(body: Incoming, max: usize, options: &HttpOptions) -> Result<Bytes, BodyError> {
+    let start = tokio::time::Instant::now();
+    let mut body = Limited::new(body, max);
+    let mut received: Vec<u8> = Vec::new();
+    let rate = f64::from(options.min_body_rate.max(1));
+    loop {
+        let allowed = options.body_grace + Duration::from_secs_f64(received.len() as f64 / rate);
+        let deadline = start + allowed.min(options.body_timeout);
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::TooSlow),
+            Ok(None) => return Ok(Bytes::from(received)),
+            Ok(Some(Err(_))) => return Err(BodyError::TooLarge),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    received.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
 /// Answers one HTTP request.
-async fn serve_request<C: CertificateAuthority>(
+async fn serve_request<C: CertificateAuthority + 'static>(
     request: Request<Incoming>,
     responder: Arc<Responder<C>>,
     options: Arc<HttpOptions>,
+    handling: Arc<Semaphore>,
 ) -> Result<Reply, Infallible> {
     if !is_cmp_path(request.uri().path()) {
         return Ok(plain(StatusCode::NOT_FOUND, "no CMP endpoint here\n"));
@@ -142,18 +190,33 @@ async fn serve_request<C: CertificateAuthority>(
     let max = options
         .max_body
         .unwrap_or(responder.config().limits.message.max_message_size);
-    let body = Limited::new(request.into_body(), max);
-    let bytes = match tokio::time::timeout(options.body_timeout, body.collect()).await {
-        Err(_) => return Ok(plain(StatusCode::REQUEST_TIMEOUT, "body too slow\n")),
-        Ok(Err(_)) => {
+    let bytes = match read_body(request.into_body(), max, &options).await {
+        Err(BodyError::TooSlow) => {
+            return Ok(plain(StatusCode::REQUEST_TIMEOUT, "body too slow\n"));
+        }
+        Err(BodyError::TooLarge) => {
             return Ok(plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request larger than the server accepts\n",
             ));
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(bytes) => bytes,
     };
-    let response = responder.handle(&bytes, SystemTime::now());
+    // Verification (PBKDF2, signatures, chains) runs on the blocking pool, a bounded
+    // number at once, so that the async workers keep reading and answering.
+    let Ok(_permit) = handling.acquire().await else {
+        return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"));
+    };
+    let handled = {
+        let responder = Arc::clone(&responder);
+        tokio::task::spawn_blocking(move || responder.handle(&bytes, SystemTime::now())).await
+    };
+    let Ok(response) = handled else {
+        return Ok(plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request could not be handled\n",
+        ));
+    };
     if let Outcome::Refused(e) = &response.outcome {
         eprintln!("cmpv2 serve: refused a request: {e}");
     }
@@ -198,6 +261,8 @@ pub async fn serve<C: CertificateAuthority + 'static>(
 ) -> std::io::Result<()> {
     let options = Arc::new(options);
     let permits = Arc::new(Semaphore::new(options.max_connections));
+    let handling = Arc::new(Semaphore::new(options.max_handling.max(1)));
+    let per_address = Arc::new(PerAddress::default());
     let sweeper = {
         let responder = Arc::clone(&responder);
         tokio::spawn(async move {
@@ -217,7 +282,7 @@ pub async fn serve<C: CertificateAuthority + 'static>(
                 Err(_) => break Ok(()),
             },
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -229,14 +294,27 @@ pub async fn serve<C: CertificateAuthority + 'static>(
                 Err(e) => break Err(e),
             },
         };
+        // One host does not get every slot: over its share, the connection is closed.
+        let Some(address_slot) = per_address.take(peer.ip(), options.max_connections_per_address)
+        else {
+            drop(stream);
+            continue;
+        };
         // Each response is written at once: no Nagle delay on kept-alive connections.
         let _ = stream.set_nodelay(true);
         let responder = Arc::clone(&responder);
         let options = Arc::clone(&options);
+        let handling = Arc::clone(&handling);
         let header_timeout = options.header_timeout;
         tokio::spawn(async move {
+            let _address_slot = address_slot;
             let service = service_fn(move |request| {
-                serve_request(request, Arc::clone(&responder), Arc::clone(&options))
+                serve_request(
+                    request,
+                    Arc::clone(&responder),
+                    Arc::clone(&options),
+                    Arc::clone(&handling),
+                )
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -248,6 +326,44 @@ pub async fn serve<C: CertificateAuthority + 'static>(
     };
     sweeper.abort();
     result
+}
+
+/// Connections open per peer address.
+#[derive(Debug, Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
+
+/// One connection's place in [`PerAddress`], given back on drop.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    /// A slot for `address`, unless it already holds `limit`.
+    fn take(self: &Arc<Self>, address: IpAddr, limit: usize) -> Option<AddressSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(address).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            table: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
 }
 
 fn is_transient(e: &std::io::Error) -> bool {

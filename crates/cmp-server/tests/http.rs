@@ -16,6 +16,14 @@ use cmp_server::{Responder, TestCa, TestCaConfig};
 
 /// A server on a free port, on its own runtime thread.
 fn start() -> SocketAddr {
+    start_with(HttpOptions {
+        max_body: Some(4096),
+        ..HttpOptions::default()
+    })
+}
+
+/// The same with `options`.
+fn start_with(options: HttpOptions) -> SocketAddr {
     let ca = TestCa::new(TestCaConfig::default()).expect("CA");
     let mut config = ca.responder_config();
     config.credentials = config
@@ -31,15 +39,7 @@ fn start() -> SocketAddr {
         .block_on(bind(([127, 0, 0, 1], 0).into()))
         .expect("bind");
     std::thread::spawn(move || {
-        let _ = runtime.block_on(serve(
-            listener,
-            responder,
-            HttpOptions {
-                max_body: Some(4096),
-                ..HttpOptions::default()
-            },
-            std::future::pending(),
-        ));
+        let _ = runtime.block_on(serve(listener, responder, options, std::future::pending()));
     });
     addr
 }
@@ -52,7 +52,18 @@ fn exchange(
     content_type: &str,
     body: &[u8],
 ) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    let stream = TcpStream::connect(addr).expect("connect");
+    exchange_on(stream, method, path, content_type, body)
+}
+
+/// The same on a connection already made.
+fn exchange_on(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -164,4 +175,88 @@ fn path_matching_is_exact() {
     assert!(!is_cmp_path("/.well-known/cmpx"));
     assert!(!is_cmp_path("/ejbca/publicweb/cmp/a/b"));
     assert!(!is_cmp_path("/ejbca/publicweb/cmp/../x"));
+}
+
+/// Finding 6 of issue 16: headers complete, then a body byte at a time held a connection
+/// slot for the whole body timeout (30 s); 1,024 such clients held every slot. Now a body
+/// below the minimum rate is cut once the grace has passed, long before it ends.
+#[test]
+fn a_body_trickled_below_the_minimum_rate_is_cut_off() {
+    let addr = start_with(HttpOptions {
+        min_body_rate: 100,
+        body_grace: Duration::from_secs(1),
+        ..HttpOptions::default()
+    });
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let head = "POST /pkix/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/pkixcmp\r\nContent-Length: 1000\r\n\r\n";
+    stream.write_all(head.as_bytes()).expect("head");
+    let mut writer = stream.try_clone().expect("clone");
+    let trickle = std::thread::spawn(move || {
+        // Three bytes a second, as long as the server lets it: far below 100 B/s.
+        let mut sent = 0;
+        while sent < 1000 && writer.write_all(b"0").is_ok() {
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        sent
+    });
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    assert!(
+        trickle.join().expect("writer") < 1000,
+        "cut before the body ended"
+    );
+}
+
+/// Also finding 6: one host may hold only its share of the connection slots; a further
+/// connection from it is closed at once, while another host is still served.
+#[test]
+fn one_address_holds_only_its_share_of_the_connections() {
+    let addr = start_with(HttpOptions {
+        max_connections_per_address: 2,
+        // Idle connections are not closed for their headers' sake during the test.
+        header_timeout: Duration::from_secs(60),
+        ..HttpOptions::default()
+    });
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let mut third = TcpStream::connect(addr).expect("connect");
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        third.read(&mut buf).expect("closed, not timed out"),
+        0,
+        "closed at once"
+    );
+
+    // Another loopback address is another host.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let other = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(([127, 0, 0, 2], 0).into())
+            .expect("bind 127.0.0.2");
+        socket
+            .connect(addr)
+            .await
+            .expect("connect")
+            .into_std()
+            .expect("std")
+    });
+    other.set_nonblocking(false).expect("blocking");
+    let (status, _) = exchange_on(other, "POST", "/pkix/", "application/pkixcmp", &ir());
+    assert_eq!(status, 200);
+    drop(idle);
 }
