@@ -79,6 +79,10 @@ cmpv2 serve: the test CA as a CMP server over HTTP (RFC 6712). POST on /, /pkix/
   --poll N              Answer 'waiting' N times before deciding (default 0).
   --check-after SECS    checkAfter in pollRep (default 1).
   --implicit-confirm    Grant implicit confirmation when asked.
+  --revoke own|any      Who may revoke: own (default): a MAC credential the
+                        certificates issued to it (and their renewals), a signer
+                        its own, an RA any; any: every MAC credential any
+                        certificate (EJBCA's RA mode).
   --max-mac-iterations N  Highest MAC iteration count accepted from clients
                         (default 100,000 for PasswordBasedMac, 1,000,000 for
                         PBMAC1; Go clients send 262,144).

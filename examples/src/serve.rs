@@ -32,6 +32,7 @@ pub struct Options {
     max_days: Option<u32>,
     max_skew: Option<Duration>,
     max_mac_iterations: Option<u32>,
+    revoke_any: bool,
     threads: Option<usize>,
 }
 
@@ -53,6 +54,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
         max_days: None,
         max_skew: None,
         max_mac_iterations: None,
+        revoke_any: false,
         threads: None,
     };
     while let Some(name) = p.next_option()? {
@@ -102,6 +104,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
             "--max-days" => o.max_days = Some(p.number(&name)?),
             "--max-skew" => o.max_skew = Some(p.seconds(&name)?),
             "--max-mac-iterations" => o.max_mac_iterations = Some(p.number(&name)?),
+            "--revoke" => {
+                o.revoke_any = match p.string(&name)?.as_str() {
+                    "own" => false,
+                    "any" => true,
+                    other => {
+                        return Err(Failure::usage(format!("--revoke {other}: own or any")));
+                    }
+                };
+            }
             "--threads" => o.threads = Some(p.number(&name)?),
             _ => return Err(p.unknown(&name)),
         }
@@ -139,6 +150,9 @@ pub fn run(o: Options) -> Result<(), Failure> {
     config.grant_implicit_confirm = o.implicit_confirm;
     if let Some(skew) = o.max_skew {
         config.limits.max_clock_skew = skew;
+    }
+    if o.revoke_any {
+        config.revocation = cmp_server::RevocationPolicy::MacAccountsRevokeAny;
     }
     if let Some(n) = o.max_mac_iterations {
         // PasswordBasedMac and PBKDF2 alike: Go clients send 262,144.

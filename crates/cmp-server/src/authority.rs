@@ -172,4 +172,13 @@ pub trait CertificateAuthority: Send + Sync {
         let _ = (certificate, now);
         false
     }
+
+    /// Whether this CA issued `issuer`/`serial` to `requester` (or renewed by kur a
+    /// certificate issued to it): under the default
+    /// [`RevocationPolicy`](crate::RevocationPolicy) only then may a MAC credential
+    /// revoke it. The default knows of none, so such revocations are refused.
+    fn issued_to(&self, issuer: &Name, serial: &SerialNumber, requester: &Requester) -> bool {
+        let _ = (issuer, serial, requester);
+        false
+    }
 }

@@ -31,6 +31,7 @@ use x509_cert::serial_number::SerialNumber;
 use crate::authority::{
     CertificateAuthority, CertificationRequest, Decision, Refusal, RequestKind, RevocationRequest,
 };
+use crate::requester::Requester;
 use certificate::{
     BACKDATE, CertificateSpec, ca_extensions, extension, key_identifiers, sign_certificate,
     sign_crl, time,
@@ -137,6 +138,10 @@ impl std::error::Error for TestCaError {}
 pub(crate) struct Registry {
     /// Serial → (revocation time, CRLReason).
     revoked: HashMap<u128, (i64, Option<u8>)>,
+    /// Serial → the account it was issued to ([`Requester::account`]; a kur's
+    /// certificate inherits its predecessor's), for the revocation policy. In memory
+    /// only: after a restart, earlier certificates are the RA's to revoke.
+    issued_to: HashMap<u128, Vec<u8>>,
     issued_count: u64,
     /// The cRLNumber of the last CRL made.
     crl_number: u64,
@@ -390,9 +395,10 @@ impl TestCa {
         let mut revoked: Vec<(u128, i64, Option<u8>)> = {
             let mut registry = self.registry();
             let cutoff = unix(now) - CRL_VALIDITY.as_secs() as i64;
-            registry
-                .revoked
-                .retain(|serial, _| i64::from(serial::SerialKey::not_after_of(*serial)) > cutoff);
+            let current =
+                |serial: &u128| i64::from(serial::SerialKey::not_after_of(*serial)) > cutoff;
+            registry.revoked.retain(|serial, _| current(serial));
+            registry.issued_to.retain(|serial, _| current(serial));
             registry
                 .revoked
                 .iter()
@@ -541,7 +547,17 @@ impl TestCa {
         )
         .map_err(internal)?;
         let not_after = unix(granted.not_after);
-        self.registry().issued_count += 1;
+        {
+            let mut registry = self.registry();
+            registry.issued_count += 1;
+            let predecessor = request
+                .old_cert_id
+                .as_ref()
+                .and_then(|(_, old)| self.serials.open(old))
+                .and_then(|(old, _)| registry.issued_to.get(&old).cloned());
+            let account = predecessor.unwrap_or_else(|| request.requester.account());
+            registry.issued_to.insert(serial_value, account);
+        }
         if let Some(store) = &self.store {
             store.issued(serial_value, not_after).map_err(internal)?;
         }
@@ -638,6 +654,13 @@ impl CertificateAuthority for TestCa {
         let tbs = certificate.tbs_certificate();
         tbs.issuer() == self.issuing.cert.tbs_certificate().subject()
             && self.is_revoked(tbs.serial_number())
+    }
+
+    fn issued_to(&self, issuer: &Name, serial: &SerialNumber, requester: &Requester) -> bool {
+        issuer == self.issuing.cert.tbs_certificate().subject()
+            && self.serials.open(serial).is_some_and(|(serial, _)| {
+                self.registry().issued_to.get(&serial) == Some(&requester.account())
+            })
     }
 
     fn is_current(&self, issuer: &Name, serial: &SerialNumber, now: SystemTime) -> bool {

@@ -66,8 +66,25 @@ pub struct ResponderConfig {
     /// Rules for a signer's certificate: key usage, RDN order (the client's rules,
     /// applied to requests).
     pub signer_policy: ResponsePolicy,
+    /// Who may revoke what (RFC 9483 §4.2 leaves it to the PKI's policy).
+    pub revocation: RevocationPolicy,
     /// Bounds.
     pub limits: ResponderLimits,
+}
+
+/// Who may revoke a certificate (issue 16, finding 10: any MAC credential could revoke
+/// any certificate of the CA).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RevocationPolicy {
+    /// The default: a signer revokes its own certificate; a MAC credential the
+    /// certificates it enrolled (renewals by kur included), as far as the CA knows
+    /// ([`crate::CertificateAuthority::issued_to`]); an RA (a credential that may send
+    /// raVerified) any certificate of the CA.
+    #[default]
+    OwnCertificates,
+    /// As EJBCA's RA mode: any MAC credential, as an account of the RA, revokes any
+    /// certificate of the CA; signers as above.
+    MacAccountsRevokeAny,
 }
 
 impl ResponderConfig {
@@ -78,6 +95,7 @@ impl ResponderConfig {
             credentials: Credentials::default(),
             signer: None,
             grant_implicit_confirm: false,
+            revocation: RevocationPolicy::default(),
             signer_policy: ResponsePolicy::default(),
             limits: ResponderLimits::default(),
         }

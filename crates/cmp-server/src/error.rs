@@ -55,6 +55,8 @@ pub enum Error {
     BadPop(String),
     /// raVerified from a requester not registered as an RA.
     RaVerifiedNotAllowed,
+    /// The requester may not revoke this certificate (the revocation policy).
+    RevocationNotAllowed,
     /// certConf names another certificate than the one issued.
     BadCertHash,
     /// The certificate to update or revoke is unknown, revoked or not the requester's.
@@ -87,7 +89,9 @@ impl Error {
             Self::WrongIntegrity(_) => PkiFailureInfo::WRONG_INTEGRITY,
             Self::TransactionIdInUse => PkiFailureInfo::TRANSACTION_ID_IN_USE,
             Self::BadRecipientNonce => PkiFailureInfo::BAD_RECIPIENT_NONCE,
-            Self::NotTheRequester | Self::RaVerifiedNotAllowed => PkiFailureInfo::NOT_AUTHORIZED,
+            Self::NotTheRequester | Self::RaVerifiedNotAllowed | Self::RevocationNotAllowed => {
+                PkiFailureInfo::NOT_AUTHORIZED
+            }
             Self::BadPop(_) => PkiFailureInfo::BAD_POP,
             Self::BadCertHash | Self::BadCertId(_) => PkiFailureInfo::BAD_CERT_ID,
             Self::Busy | Self::RequesterBusy => PkiFailureInfo::SYSTEM_UNAVAIL,
@@ -117,6 +121,7 @@ impl Error {
             Self::BadRequest(_) => "bad_request",
             Self::BadPop(_) => "bad_pop",
             Self::RaVerifiedNotAllowed => "ra_verified_not_allowed",
+            Self::RevocationNotAllowed => "revocation_not_allowed",
             Self::BadCertHash => "bad_cert_hash",
             Self::BadCertId(_) => "bad_cert_id",
             Self::Busy => "busy",
@@ -158,6 +163,9 @@ impl fmt::Display for Error {
             Self::RaVerifiedNotAllowed => {
                 f.write_str("raVerified proof-of-possession from a requester that is not an RA")
             }
+            Self::RevocationNotAllowed => f.write_str(
+                "these credentials may not revoke this certificate: it was not issued to them",
+            ),
             Self::BadCertHash => f.write_str("certHash does not match the issued certificate"),
             Self::BadCertId(why) => write!(f, "bad certificate: {why}"),
             Self::Busy => f.write_str("too many transactions in flight; retry later"),

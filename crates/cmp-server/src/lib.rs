@@ -77,7 +77,7 @@ pub use authority::{
     CertificateAuthority, CertificationRequest, Decision, Refusal, RequestKind, RevocationRequest,
 };
 pub use ca::{TestCa, TestCaConfig};
-pub use config::{ResponderConfig, ResponderLimits};
+pub use config::{ResponderConfig, ResponderLimits, RevocationPolicy};
 pub use error::Error;
 pub use requester::{Credentials, MacCredential, Requester, SignerAnchor};
 pub use responder::{Outcome, Responder, Response};

@@ -19,7 +19,7 @@ use x509_cert::serial_number::SerialNumber;
 use crate::authority::{
     CertificateAuthority, CertificationRequest, RequestKind, RevocationRequest,
 };
-use crate::config::ResponderLimits;
+use crate::config::{ResponderLimits, RevocationPolicy};
 use crate::error::Error;
 use crate::protection::Authenticated;
 use crate::requester::Requester;
@@ -196,6 +196,8 @@ fn p10cr_request(
 pub(crate) fn revocation_request(
     msg: &PkiMessage,
     auth: &Authenticated,
+    ca: &impl CertificateAuthority,
+    policy: RevocationPolicy,
 ) -> Result<RevocationRequest, Error> {
     let PkiBody::Rr(content) = &msg.body else {
         return Err(Error::UnexpectedBody(msg.body.body_type()));
@@ -209,16 +211,7 @@ pub(crate) fn revocation_request(
             "rr must give the issuer and serial number",
         ));
     };
-    if let Requester::Signer {
-        certificate,
-        may_act_as_ra: false,
-    } = &auth.requester
-    {
-        let tbs = certificate.tbs_certificate();
-        if tbs.issuer() != issuer || tbs.serial_number() != serial {
-            return Err(Error::NotTheRequester);
-        }
-    }
+    may_revoke(&auth.requester, issuer, serial, ca, policy)?;
     let reason = details
         .crl_entry_details
         .as_deref()
@@ -234,6 +227,38 @@ pub(crate) fn revocation_request(
         serial: serial.clone(),
         reason: reason.map(|r| r as u8),
     })
+}
+
+/// Whether `requester` may revoke `issuer`/`serial` under `policy` (RFC 9483 §4.2 leaves
+/// the authorization to the PKI): an RA any certificate; a signer its own, or one issued
+/// to it; a MAC credential one issued to it, or any under
+/// [`RevocationPolicy::MacAccountsRevokeAny`].
+fn may_revoke(
+    requester: &Requester,
+    issuer: &Name,
+    serial: &SerialNumber,
+    ca: &impl CertificateAuthority,
+    policy: RevocationPolicy,
+) -> Result<(), Error> {
+    if requester.may_act_as_ra() {
+        return Ok(());
+    }
+    let allowed = match requester {
+        Requester::Signer { certificate, .. } => {
+            let tbs = certificate.tbs_certificate();
+            (tbs.issuer() == issuer && tbs.serial_number() == serial)
+                || ca.issued_to(issuer, serial, requester)
+        }
+        Requester::Mac { .. } => {
+            policy == RevocationPolicy::MacAccountsRevokeAny
+                || ca.issued_to(issuer, serial, requester)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::RevocationNotAllowed)
+    }
 }
 
 fn transaction_id(msg: &PkiMessage) -> Vec<u8> {

@@ -34,6 +34,22 @@ impl Requester {
         }
     }
 
+    /// Who this is, as a key a CA can keep: the MAC reference, or the SHA-256 of the
+    /// signer's certificate.
+    pub fn account(&self) -> Vec<u8> {
+        match self {
+            Self::Mac { reference, .. } => [b"mac:".as_slice(), reference].concat(),
+            Self::Signer { certificate, .. } => {
+                let der = der::Encode::to_der(certificate.as_ref()).unwrap_or_default();
+                [
+                    b"sig:".as_slice(),
+                    &cmp_proto::protection::HashAlg::Sha256.digest(&der),
+                ]
+                .concat()
+            }
+        }
+    }
+
     /// A short description for logs: the reference or the signer's subject.
     pub fn describe(&self) -> String {
         match self {

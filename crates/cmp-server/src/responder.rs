@@ -298,7 +298,7 @@ impl<C: CertificateAuthority> Responder<C> {
             }
             PkiBody::Rr(_) => {
                 self.lock().claim(tid, now, None)?;
-                let request = revocation_request(msg, auth)?;
+                let request = revocation_request(msg, auth, &self.ca, self.config.revocation)?;
                 let (status, cert_id) = match self.ca.revoke(&request, now) {
                     Ok(()) => (
                         PkiStatusInfo::accepted(),

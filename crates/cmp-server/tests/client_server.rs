@@ -473,6 +473,79 @@ fn one_requester_cannot_fill_the_transaction_table() {
 }
 
 #[test]
+fn a_mac_credential_revokes_only_what_was_issued_to_it_unless_policy_says_any() {
+    // Finding 10 of issue 16: any MAC credential could revoke any certificate.
+    let with_policy = |policy| {
+        let ca = TestCa::new(TestCaConfig::default()).expect("test CA");
+        let mut rc = ca.responder_config();
+        rc.revocation = policy;
+        rc.credentials = Credentials::default()
+            .with_mac(REF.to_vec(), SharedSecret::from(SECRET))
+            .with_mac(b"other-account".to_vec(), SharedSecret::from(SECRET))
+            .with_signer_anchor(ca.root().clone());
+        rc.credentials.mac.insert(
+            RA_REF.to_vec(),
+            cmp_server::MacCredential {
+                secret: SharedSecret::from(SECRET),
+                may_act_as_ra: true,
+            },
+        );
+        let root = ca.root().clone();
+        Setup {
+            responder: Arc::new(Responder::new(rc, ca)),
+            root,
+            signer: None,
+        }
+    };
+    let enroll = |s: &Setup| {
+        let key = SigningKey::generate(KeyType::P256).expect("key");
+        client(s, mac_protector(REF))
+            .enroll(ir(&key, "CN=owned.example"))
+            .expect("enroll")
+            .certificate
+    };
+    let s = with_policy(cmp_server::RevocationPolicy::OwnCertificates);
+    let cert = enroll(&s);
+    let err = client(&s, mac_protector(b"other-account"))
+        .revoke(cert.clone(), None)
+        .unwrap_err();
+    assert_refused(&err, PkiFailureInfo::NOT_AUTHORIZED);
+    assert!(err.to_string().contains("not issued to them"), "{err}");
+    client(&s, mac_protector(REF))
+        .revoke(cert, None)
+        .expect("the owner revokes");
+    let cert = enroll(&s);
+    client(&s, mac_protector(RA_REF))
+        .revoke(cert, None)
+        .expect("an RA revokes any");
+
+    // A renewal by kur stays its owner's.
+    let mut s = s;
+    let signer = enrolled_signer(&mut s);
+    let new_key = SigningKey::generate(KeyType::P256).expect("key");
+    let renewed = client(&s, signature_protector(&signer))
+        .enroll(EnrollmentRequest::Kur(
+            CertRequestBuilder::new(new_key.public_key_info().expect("spki"))
+                .subject(signer.0.tbs_certificate().subject().clone())
+                .old_cert(&signer.0)
+                .expect("oldCertID")
+                .sign_pop(&new_key)
+                .expect("pop"),
+        ))
+        .expect("kur")
+        .certificate;
+    client(&s, mac_protector(REF))
+        .revoke(renewed, None)
+        .expect("the account that enrolled the original revokes its renewal");
+
+    let s = with_policy(cmp_server::RevocationPolicy::MacAccountsRevokeAny);
+    let cert = enroll(&s);
+    client(&s, mac_protector(b"other-account"))
+        .revoke(cert, None)
+        .expect("any account, by policy");
+}
+
+#[test]
 fn rejects_unprotected_request() {
     let s = setup();
     let (bits, error) = refusal(&s, &ir_message(None, true));

@@ -452,9 +452,13 @@ public final class BcClient {
             }
             throw new Common.CheckFailed("enrolled with a wrong secret");
         });
+        // irPbmac1 was issued to the PBMAC1 account, not to irSig: not irSig's to revoke
+        // (cmpv2 serve's default revocation policy: own certificates, and those issued to
+        // the requester).
         run("bc-client rr signed by another certificate is refused (notAuthorized)", () -> {
+            check(irPbmac1 != null, "needs ir PBMAC1's certificate");
             try {
-                revoke("rr-sig-other", Cred.sig(irSig), p10Sig);
+                revoke("rr-sig-other", Cred.sig(irSig), irPbmac1);
             } catch (ErrorAnswer e) {
                 check(e.status.getStatus().intValueExact() == PKIStatus.REJECTION && e.status.getFailInfo() != null
                         && (e.status.getFailInfo().intValue() & PKIFailureInfo.notAuthorized) != 0,
