@@ -484,3 +484,32 @@ fn secrets_and_keys_never_reach_debug_output() {
     let key_debug = format!("{:?}", key("client.key"));
     assert_eq!(key_debug, "SigningKey(P-256, <redacted>)");
 }
+
+/// Finding 1 of issue 16: an RSA key with a public exponent of many bits makes each
+/// verification as costly as a private-key operation. The `rsa` crate refuses exponents
+/// above 2^33 - 1 when the key is read, before any verification; this guards that.
+#[test]
+fn rsa_public_exponents_over_33_bits_are_refused_before_verifying() {
+    use cmp_proto::der::asn1::{BitString, Uint};
+    use cmp_proto::protection::verify_signature_bytes;
+
+    #[derive(der::Sequence)]
+    struct RsaPublicKey {
+        n: Uint,
+        e: Uint,
+    }
+    let spki = key("rsa2048.key").public_key_info().expect("spki");
+    let mut rsa =
+        RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()).expect("RSAPublicKey");
+    rsa.e = Uint::new(&[0x01, 0, 0, 0, 0, 0, 0, 0, 0x01]).expect("2^64 + 1");
+    let mut huge = spki.clone();
+    huge.subject_public_key =
+        BitString::from_bytes(&rsa.to_der().expect("der")).expect("bit string");
+    let alg = AlgorithmIdentifierOwned {
+        oid: cmp_proto::oid::SHA256_WITH_RSA,
+        parameters: Some(Null.into()),
+    };
+    let err = verify_signature_bytes(&huge, &alg, b"data", &[0u8; 256], &Limits::default())
+        .expect_err("refused");
+    assert!(matches!(err, Error::Key { .. }), "{err}");
+}
