@@ -14,13 +14,11 @@
 //! (default `../shared/ejbca` beside the clone) say where they are. Every test uses
 //! subjects and keys of its own: EJBCA refuses a key that another subject holds.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+mod ejbca_kit;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::str::FromStr;
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cmp_client::checks::Trust;
 use cmp_client::transaction::EnrollmentRequest;
@@ -33,101 +31,10 @@ use cmp_proto::x509_cert::Certificate;
 use cmp_proto::x509_cert::ext::pkix::name::GeneralName;
 use cmp_proto::x509_cert::name::Name;
 use cmp_proto::{PkiBody, PkiMessage};
+use ejbca_kit::{CA_DN, TempDir, alias_url, ejbca_is_up, kit_file, unique};
 
-/// The DN every answer names as sender, and the recipient EJBCA wants.
-const CA_DN: &str = "CN=ManagementCA,O=EJBCA Sample,C=SE";
 /// The HMAC aliases' secret (the kit's README).
 const SECRET: &str = "foo123";
-
-fn base_url() -> String {
-    std::env::var("EJBCA_CMP_URL")
-        .unwrap_or_else(|_| "http://127.0.0.1:8080/ejbca/publicweb/cmp".to_owned())
-}
-
-fn alias_url(alias: &str) -> String {
-    format!("{}/{alias}", base_url())
-}
-
-fn kit() -> PathBuf {
-    std::env::var_os("EJBCA_KIT").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ejbca"),
-        PathBuf::from,
-    )
-}
-
-fn kit_file(name: &str) -> String {
-    let path = kit().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: set EJBCA_KIT",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-/// Fails the test, with what to do, when EJBCA does not answer its health check.
-fn ejbca_is_up() {
-    static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let up = UP.get_or_init(|| {
-        let url = base_url();
-        let authority = url
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split('/').next())
-            .ok_or_else(|| format!("EJBCA_CMP_URL {url} is not an http:// URL"))?;
-        let health = health_check(authority)
-            .map_err(|e| format!("EJBCA is not reachable at {authority}: {e}"))?;
-        if health.ends_with("ALLOK") {
-            Ok(())
-        } else {
-            Err(format!("EJBCA at {authority} is not healthy: {health:?}"))
-        }
-    });
-    if let Err(why) = up {
-        panic!("{why}. Start it with e2e/ejbca.sh (or the kit's start.sh).");
-    }
-}
-
-fn health_check(authority: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(authority)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET /ejbca/publicweb/healthcheck/ejbcahealth HTTP/1.0\r\nHost: {authority}\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer.trim_end().to_owned())
-}
-
-/// A name no earlier run used: EJBCA keeps every end entity.
-fn unique(what: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    format!("cmpv2-{what}-{}-{nanos}", std::process::id())
-}
-
-/// A folder of one test's files, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> Self {
-        let dir = std::env::temp_dir().join(unique(what));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One `cmpv2` command line, built option by option.
 struct Cmpv2(Vec<String>);
