@@ -1043,6 +1043,7 @@ impl ClientOptions {
         if let Some(n) = self.mac_iterations {
             limits.max_pbm_iterations = limits.max_pbm_iterations.max(n);
             limits.max_pbkdf2_iterations = limits.max_pbkdf2_iterations.max(n);
+            limits.max_pbkdf2_work = limits.max_pbkdf2_work.max(u64::from(n));
         }
         limits
     }

@@ -159,6 +159,7 @@ pub fn run(o: Options) -> Result<(), Failure> {
         let limits = &mut config.limits.message;
         limits.max_pbm_iterations = n;
         limits.max_pbkdf2_iterations = n.max(limits.min_pbkdf2_iterations);
+        limits.max_pbkdf2_work = u64::from(limits.max_pbkdf2_iterations);
     }
     if let (Some(reference), Some(secret)) = (&o.reference, &o.secret) {
         let secret = secret

@@ -99,6 +99,20 @@ impl Error {
         }
     }
 
+    /// Whether the request failed to authenticate: a wrong or missing MAC or signature,
+    /// an unknown reference, an untrusted or revoked signer. What a rate limit on
+    /// failures counts.
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Unprotected
+                | Self::UnknownReference
+                | Self::BadProtection(_)
+                | Self::UntrustedSigner(_)
+                | Self::SignerRevoked
+        )
+    }
+
     /// A short fixed label for metrics and logs.
     pub fn label(&self) -> &'static str {
         match self {

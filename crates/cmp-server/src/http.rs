@@ -50,6 +50,14 @@ pub struct HttpOptions {
     /// checks, PBKDF2 and signatures must not hold the async workers). Default: twice
     /// the available cores.
     pub max_handling: usize,
+    /// Requests from one address whose protection failed (a wrong MAC, an unknown
+    /// reference, an untrusted signer) within [`Self::failure_window`] before further
+    /// requests from it get HTTP 429 with Retry-After, unread. Default 20: a client with
+    /// a wrong secret learns it on the first answer; one that goes on is guessing, or
+    /// spending our CPU on PBKDF2 (issue 16, finding 2).
+    pub max_failures_per_address: u32,
+    /// The window of [`Self::max_failures_per_address`]. Default 60 s.
+    pub failure_window: Duration,
     /// Largest body accepted. Default: the responder's message size limit.
     pub max_body: Option<usize>,
 }
@@ -64,6 +72,8 @@ impl Default for HttpOptions {
             min_body_rate: 1024,
             body_grace: Duration::from_secs(2),
             max_handling: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            max_failures_per_address: 20,
+            failure_window: Duration::from_secs(60),
             max_body: None,
         }
     }
@@ -164,13 +174,27 @@ async fn read_body(body: Incoming, max: usize, options: &HttpOptions) -> Result<
     }
 }
 
-/// Answers one HTTP request.
+/// Answers one HTTP request from `peer`.
 async fn serve_request<C: CertificateAuthority + 'static>(
     request: Request<Incoming>,
     responder: Arc<Responder<C>>,
     options: Arc<HttpOptions>,
     handling: Arc<Semaphore>,
+    peer: (IpAddr, Arc<Failures>),
 ) -> Result<Reply, Infallible> {
+    let (address, failures) = peer;
+    if let Some(wait) = failures.blocked(address, &options, std::time::Instant::now()) {
+        let mut reply = plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests that failed authentication; retry later\n",
+        );
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            reply
+                .headers_mut()
+                .insert(hyper::header::RETRY_AFTER, value);
+        }
+        return Ok(reply);
+    }
     if !is_cmp_path(request.uri().path()) {
         return Ok(plain(StatusCode::NOT_FOUND, "no CMP endpoint here\n"));
     }
@@ -219,6 +243,9 @@ async fn serve_request<C: CertificateAuthority + 'static>(
     };
     if let Outcome::Refused(e) = &response.outcome {
         eprintln!("cmpv2 serve: refused a request: {e}");
+        if e.is_authentication_failure() {
+            failures.record(address, &options, std::time::Instant::now());
+        }
     }
     if response.bytes.is_empty() {
         return Ok(plain(
@@ -263,6 +290,7 @@ pub async fn serve<C: CertificateAuthority + 'static>(
     let permits = Arc::new(Semaphore::new(options.max_connections));
     let handling = Arc::new(Semaphore::new(options.max_handling.max(1)));
     let per_address = Arc::new(PerAddress::default());
+    let failures = Arc::new(Failures::default());
     let sweeper = {
         let responder = Arc::clone(&responder);
         tokio::spawn(async move {
@@ -305,6 +333,7 @@ pub async fn serve<C: CertificateAuthority + 'static>(
         let responder = Arc::clone(&responder);
         let options = Arc::clone(&options);
         let handling = Arc::clone(&handling);
+        let failures = Arc::clone(&failures);
         let header_timeout = options.header_timeout;
         tokio::spawn(async move {
             let _address_slot = address_slot;
@@ -314,6 +343,7 @@ pub async fn serve<C: CertificateAuthority + 'static>(
                     Arc::clone(&responder),
                     Arc::clone(&options),
                     Arc::clone(&handling),
+                    (peer.ip(), Arc::clone(&failures)),
                 )
             });
             let _ = http1::Builder::new()
@@ -326,6 +356,41 @@ pub async fn serve<C: CertificateAuthority + 'static>(
     };
     sweeper.abort();
     result
+}
+
+/// Authentication failures per peer address in the current window. At most
+/// [`MAX_TRACKED_ADDRESSES`] are tracked: beyond that the table starts afresh rather than
+/// grow (an attacker with that many addresses is not held back by it anyway).
+#[derive(Debug, Default)]
+struct Failures(std::sync::Mutex<std::collections::HashMap<IpAddr, (std::time::Instant, u32)>>);
+
+const MAX_TRACKED_ADDRESSES: usize = 65_536;
+
+impl Failures {
+    fn record(&self, address: IpAddr, options: &HttpOptions, now: std::time::Instant) {
+        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if table.len() >= MAX_TRACKED_ADDRESSES {
+            table.clear();
+        }
+        let entry = table.entry(address).or_insert((now, 0));
+        if now.duration_since(entry.0) >= options.failure_window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
+
+    /// How long `address` must wait, when it has used up its failures in this window.
+    fn blocked(
+        &self,
+        address: IpAddr,
+        options: &HttpOptions,
+        now: std::time::Instant,
+    ) -> Option<Duration> {
+        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, count) = *table.get(&address)?;
+        let ends = start + options.failure_window;
+        (count >= options.max_failures_per_address && now < ends).then(|| ends - now)
+    }
 }
 
 /// Connections open per peer address.

@@ -89,13 +89,17 @@ fn exchange_on(
 }
 
 fn ir() -> Vec<u8> {
+    ir_with_secret("secret")
+}
+
+fn ir_with_secret(secret: &str) -> Vec<u8> {
     let key = SigningKey::generate(KeyType::P256).expect("key");
     let req = CertRequestBuilder::new(key.public_key_info().expect("spki"))
         .subject("CN=http.example".parse().expect("dn"))
         .sign_pop(&key)
         .expect("pop");
     let protector = Protector::Mac {
-        secret: SharedSecret::from("secret"),
+        secret: SharedSecret::from(secret),
         reference: Some(b"ref".to_vec()),
         algorithm: MacAlgorithm::default(),
     };
@@ -259,4 +263,67 @@ fn one_address_holds_only_its_share_of_the_connections() {
     let (status, _) = exchange_on(other, "POST", "/pkix/", "application/pkixcmp", &ir());
     assert_eq!(status, 200);
     drop(idle);
+}
+
+/// Also finding 2 of issue 16: a host whose requests keep failing authentication (a
+/// guessed secret, or requests made to burn PBKDF2) is answered 429 with Retry-After,
+/// before its body is read or verified, until the window ends; others are not.
+#[test]
+fn a_host_whose_requests_keep_failing_authentication_is_told_to_wait() {
+    let addr = start_with(HttpOptions {
+        max_failures_per_address: 3,
+        ..HttpOptions::default()
+    });
+    for _ in 0..3 {
+        let (status, body) = exchange(
+            addr,
+            "POST",
+            "/pkix/",
+            "application/pkixcmp",
+            &ir_with_secret("guess"),
+        );
+        assert_eq!(status, 200, "a CMP error, as before");
+        let answer = ReceivedMessage::decode(&body, &Limits::default()).expect("CMP");
+        assert!(matches!(answer.message.body, PkiBody::Error(_)));
+    }
+    // Now even the right secret waits: the address is the limit's key, not the secret.
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let body = ir();
+    let head = format!(
+        "POST /pkix/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/pkixcmp\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(&body).expect("body");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 429"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("retry-after: "),
+        "{response}"
+    );
+
+    // Another host is served.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let other = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(([127, 0, 0, 3], 0).into())
+            .expect("bind 127.0.0.3");
+        socket
+            .connect(addr)
+            .await
+            .expect("connect")
+            .into_std()
+            .expect("std")
+    });
+    other.set_nonblocking(false).expect("blocking");
+    let (status, _) = exchange_on(other, "POST", "/pkix/", "application/pkixcmp", &ir());
+    assert_eq!(status, 200);
 }

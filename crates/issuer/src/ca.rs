@@ -140,6 +140,7 @@ fn response_limits(spec: &IssuerSpec) -> cmp_proto::Limits {
     {
         limits.max_pbm_iterations = limits.max_pbm_iterations.max(n);
         limits.max_pbkdf2_iterations = limits.max_pbkdf2_iterations.max(n);
+        limits.max_pbkdf2_work = limits.max_pbkdf2_work.max(u64::from(n));
     }
     limits
 }
