@@ -39,6 +39,11 @@ pub const IT_CA_CERTS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.4.17");
 pub const IT_ROOT_CA_KEY_UPDATE: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.4.18");
 /// `id-it-certReqTemplate` (RFC 9480 §2.16).
 pub const IT_CERT_REQ_TEMPLATE: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.4.19");
+/// `id-kp-cmcCA` (RFC 6402 §2.10): a CA's certificate for CMC/CMP messages
+/// (RFC 9483 §3.3, RFC 9810 §3.1.2).
+pub const KP_CMC_CA: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.27");
+/// `id-kp-cmcRA` (RFC 6402 §2.10): an RA's certificate for CMC/CMP messages.
+pub const KP_CMC_RA: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.28");
 /// `id-it-rootCaCert` (RFC 9480 §2.15).
 pub const IT_ROOT_CA_CERT: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.4.20");
 /// `id-it-certProfile` (RFC 9480 §2.4).

@@ -24,7 +24,7 @@ use der::pem::LineEnding;
 use x509_cert::Certificate;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::pkix::crl::CrlReason;
-use x509_cert::ext::pkix::{CrlNumber, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{CrlNumber, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 
@@ -63,6 +63,11 @@ pub struct TestCaConfig {
     /// Keep keys, certificates and the issued, revoked and requests logs here (created if
     /// needed; see the store module for their formats).
     pub directory: Option<PathBuf>,
+    /// Issue certificates with the id-kp-cmcCA or id-kp-cmcRA extended key usage, which
+    /// clients take as a CMP authority's (RFC 9483 §3.3). Default off: a requester must
+    /// not get a certificate that can sign answers in the CA's place (issue 16,
+    /// finding 4). The CA's own names are never issued.
+    pub issue_cmp_authority_certificates: bool,
 }
 
 impl Default for TestCaConfig {
@@ -78,6 +83,7 @@ impl Default for TestCaConfig {
                 AllowedKey::Rsa { min_bits: 2048 },
                 AllowedKey::Ed25519,
             ],
+            issue_cmp_authority_certificates: false,
             poll_count: 0,
             check_after: Duration::from_secs(1),
             directory: None,
@@ -266,10 +272,12 @@ fn create_identities(config: &TestCaConfig, now: SystemTime) -> Result<Identitie
 
     let server_key = generate()?;
     let server_spki = spki(&server_key)?;
-    let mut extensions = vec![extension(
-        &KeyUsage(KeyUsages::DigitalSignature.into()),
-        true,
-    )?];
+    // The CMP server signs for the CA: id-kp-cmcRA says so to clients that check
+    // (RFC 9483 §3.3, RFC 6402 §2.10).
+    let mut extensions = vec![
+        extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
+        extension(&ExtendedKeyUsage(vec![cmp_proto::oid::KP_CMC_RA]), false)?,
+    ];
     extensions.extend(key_identifiers(&server_spki, &issuing_spki)?);
     let server = sign_certificate(
         CertificateSpec {
@@ -379,6 +387,46 @@ impl TestCa {
     /// counting).
     pub fn issued_count(&self) -> u64 {
         self.registry().issued_count
+    }
+
+    /// The CA does not issue its own names (root, issuing CA, CMP server), nor, unless
+    /// configured to, the EKUs of a CMP authority: either would let the holder sign
+    /// answers that clients take for the CA's (issue 16, finding 4).
+    fn refuse_authority_names(&self, request: &CertificationRequest) -> Result<(), Refusal> {
+        let not_allowed = |text: &str| Refusal::new(PkiFailureInfo::NOT_AUTHORIZED, text);
+        if let Some(subject) = &request.template.subject
+            && [&self.root, &self.issuing, &self.server]
+                .iter()
+                .any(|id| id.cert.tbs_certificate().subject() == subject)
+        {
+            return Err(not_allowed(
+                "the CA does not issue certificates in its own names",
+            ));
+        }
+        if self.config.issue_cmp_authority_certificates {
+            return Ok(());
+        }
+        let asks_authority = request
+            .template
+            .extensions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e.extn_id == <ExtendedKeyUsage as const_oid::AssociatedOid>::OID)
+            .filter_map(|e| {
+                <ExtendedKeyUsage as der::Decode>::from_der(e.extn_value.as_bytes()).ok()
+            })
+            .any(|eku| {
+                eku.0
+                    .iter()
+                    .any(|p| *p == cmp_proto::oid::KP_CMC_CA || *p == cmp_proto::oid::KP_CMC_RA)
+            });
+        if asks_authority {
+            return Err(not_allowed(
+                "the CA issues no id-kp-cmcCA or id-kp-cmcRA certificates to requesters",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether `serial` is revoked.
@@ -512,6 +560,7 @@ impl TestCa {
             }
             None => (None, Vec::new()),
         };
+        self.refuse_authority_names(request)?;
         let granted = policy::grant(
             request,
             old_subject.as_ref(),

@@ -1017,6 +1017,54 @@ fn key_files_are_created_fresh_owner_only_and_never_through_a_symlink() {
 }
 
 #[test]
+fn the_ca_issues_neither_its_own_names_nor_cmp_authority_certificates() {
+    // Finding 4 of issue 16: the test CA issued a certificate named as its CMP server, and
+    // with it a proxy re-signed answers that a client took for the CA's.
+    let ca = ca_with(TestCaConfig::default());
+    let at = now();
+    let server = ca
+        .server_certificate()
+        .tbs_certificate()
+        .subject()
+        .to_string();
+    for name in [server, ca.issuing().tbs_certificate().subject().to_string()] {
+        let refusal = refused(ca.certify(
+            &simple_request(RequestKind::Cr, &key(KeyType::P256), &name),
+            0,
+            at,
+        ));
+        assert!(
+            refusal.fail_info.contains(PkiFailureInfo::NOT_AUTHORIZED),
+            "{name}"
+        );
+    }
+    let cmc = |ca: &TestCa| {
+        let builder = CertRequestBuilder::new(spki(&key(KeyType::P256)))
+            .subject(dn("CN=wants-to-be-an-ra.example"))
+            .extension(false, &ExtendedKeyUsage(vec![oid::KP_CMC_RA]))
+            .expect("EKU");
+        ca.certify(&request(RequestKind::Cr, &builder), 0, at)
+    };
+    let refusal = refused(cmc(&ca));
+    assert!(refusal.fail_info.contains(PkiFailureInfo::NOT_AUTHORIZED));
+    // Unless the policy allows it.
+    let lenient = ca_with(TestCaConfig {
+        issue_cmp_authority_certificates: true,
+        ..TestCaConfig::default()
+    });
+    granted(cmc(&lenient));
+    // The CA's own CMP server says what it is.
+    let eku = ca
+        .server_certificate()
+        .tbs_certificate()
+        .get_extension::<ExtendedKeyUsage>()
+        .expect("decodes")
+        .expect("an EKU")
+        .1;
+    assert_eq!(eku.0, vec![oid::KP_CMC_RA]);
+}
+
+#[test]
 fn restart_from_the_directory_keeps_the_ca_and_its_revocations() {
     let dir = Scratch::new("restart");
     let config = TestCaConfig {
